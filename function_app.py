@@ -1,0 +1,72 @@
+"""The gateway's functions: the table of contents of the app. Each one calls into ``shared``.
+
+Send API (function key):      POST /api/messages, POST /api/calls,
+                              GET /api/messages/{id}, GET /api/calls/{id}
+Queue worker:                 %OUTBOUND_QUEUE% -> Twilio REST
+Twilio webhooks (signed):     /api/twilio/status, /api/twilio/sms, /api/twilio/voice,
+                              /api/twilio/voice/menu, /api/twilio/voice/recorded,
+                              /api/twiml/message
+"""
+
+import azure.functions as func
+
+from shared import send_api, webhooks, worker
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+TWILIO = func.AuthLevel.ANONYMOUS
+
+
+@app.route(route="messages", methods=["POST"])
+async def send_message(req: func.HttpRequest) -> func.HttpResponse:
+    return await send_api.accept_send(req, "sms")
+
+
+@app.route(route="calls", methods=["POST"])
+async def place_call(req: func.HttpRequest) -> func.HttpResponse:
+    return await send_api.accept_send(req, "call")
+
+
+@app.route(route="messages/{id}", methods=["GET"])
+async def get_message(req: func.HttpRequest) -> func.HttpResponse:
+    return await send_api.read_status(req, "sms")
+
+
+@app.route(route="calls/{id}", methods=["GET"])
+async def get_call(req: func.HttpRequest) -> func.HttpResponse:
+    return await send_api.read_status(req, "call")
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%OUTBOUND_QUEUE%", connection="AzureWebJobsStorage")
+async def outbound_worker(msg: func.QueueMessage) -> None:
+    await worker.process(msg)
+
+
+@app.route(route="twilio/status", methods=["POST"], auth_level=TWILIO)
+async def twilio_status(req: func.HttpRequest) -> func.HttpResponse:
+    return await webhooks.status_callback(req)
+
+
+@app.route(route="twilio/sms", methods=["POST"], auth_level=TWILIO)
+async def twilio_sms(req: func.HttpRequest) -> func.HttpResponse:
+    return await webhooks.incoming_sms(req)
+
+
+@app.route(route="twilio/voice", methods=["POST"], auth_level=TWILIO)
+async def twilio_voice(req: func.HttpRequest) -> func.HttpResponse:
+    return await webhooks.incoming_call(req)
+
+
+@app.route(route="twilio/voice/menu", methods=["POST"], auth_level=TWILIO)
+async def twilio_voice_menu(req: func.HttpRequest) -> func.HttpResponse:
+    return await webhooks.voice_menu(req)
+
+
+@app.route(route="twilio/voice/recorded", methods=["POST"], auth_level=TWILIO)
+async def twilio_voicemail(req: func.HttpRequest) -> func.HttpResponse:
+    return await webhooks.voicemail_recorded(req)
+
+
+@app.route(route="twiml/message", methods=["GET", "POST"], auth_level=TWILIO)
+async def twiml_message(req: func.HttpRequest) -> func.HttpResponse:
+    return await webhooks.twiml_message(req)

@@ -1,0 +1,95 @@
+"""Small HTTP helpers: JSON in and out, the error shape, TwiML responses, form parsing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+import azure.functions as func
+
+from shared.outbound import InvalidRequestError
+
+MAX_BODY_BYTES = 64 * 1024
+JSON = "application/json"
+
+
+class HttpError(Exception):
+    """A refusal with its HTTP status, rendered in the API's error shape."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = InvalidRequestError(code, message, field)
+        self.headers = headers or {}
+
+    def response(self) -> func.HttpResponse:
+        return json_response(self.error.as_json(), self.status, self.headers)
+
+
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(payload, ensure_ascii=False),
+        status_code=status,
+        headers=headers,
+        mimetype=JSON,
+        charset="utf-8",
+    )
+
+
+def invalid_request_response(error: InvalidRequestError) -> func.HttpResponse:
+    return json_response(error.as_json(), 400)
+
+
+def twiml_response(xml: str) -> func.HttpResponse:
+    return func.HttpResponse(xml, status_code=200, mimetype="text/xml", charset="utf-8")
+
+
+def forbidden() -> func.HttpResponse:
+    return func.HttpResponse(status_code=403)
+
+
+def read_json(req: func.HttpRequest) -> Any:
+    body = req.get_body()
+    if len(body) > MAX_BODY_BYTES:
+        raise HttpError(413, "body_too_large", f"the request body exceeds {MAX_BODY_BYTES} bytes")
+    content_type = req.headers.get("content-type", JSON).split(";")[0].strip().lower()
+    if content_type != JSON and not content_type.endswith("+json"):
+        raise HttpError(
+            415, "unsupported_media_type", f"send {JSON}, not {content_type or 'no content type'}"
+        )
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HttpError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+
+
+class FormParams(dict[str, list[str]]):
+    """Form fields with repeats kept, in the shape ``RequestValidator`` signs (``getlist``)."""
+
+    def getlist(self, name: str) -> list[str]:
+        return self.get(name, [])
+
+    def first(self, name: str, default: str = "") -> str:
+        values = self.get(name)
+        return values[0] if values else default
+
+
+def form_params(req: func.HttpRequest) -> FormParams:
+    params = FormParams()
+    content_type = req.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return params
+    text = req.get_body().decode("utf-8", errors="replace")
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        params.setdefault(key, []).append(value)
+    return params

@@ -1,0 +1,262 @@
+"""The log of every message and call, in Azure Table Storage.
+
+One partition per id: a ``summary`` row and one ``event-…`` row per status event. A summary
+change and its event are written in one table transaction, guarded by the summary's ETag, so
+history and summary never disagree and concurrent writers (the worker, Twilio's callbacks)
+never overwrite each other: the loser re-reads and decides again.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import TableTransactionError, UpdateMode
+from azure.data.tables.aio import TableClient
+
+SUMMARY = "summary"
+EVENT_PREFIX = "event-"
+MAX_WRITE_ATTEMPTS = 8
+
+_SUMMARY_FIELDS = [
+    "kind",
+    "direction",
+    "status",
+    "status_rank",
+    "to",
+    "from_",
+    "twilio_sid",
+    "error_code",
+    "error_message",
+    "attempts",
+    "created_at",
+    "updated_at",
+    "tag",
+    "request_hash",
+    "claimed_at",
+    "last_outcome",
+    "body",
+    "body_length",
+    "body_sha256",
+    "media_urls",
+    "say",
+    "twiml",
+    "url",
+    "send_at",
+    "source",
+]
+
+
+class RecordExistsError(Exception):
+    """The id is already in the log: an idempotent repeat, or a clash."""
+
+
+class ConcurrentUpdateError(Exception):
+    """Other writers kept changing the record; the caller may retry later."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    status: str
+    source: str
+    at: datetime = field(default_factory=utcnow)
+    error_code: int | None = None
+    error_message: str | None = None
+    twilio_sid: str | None = None
+    note: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"status": self.status, "source": self.source}
+        data["at"] = self.at.isoformat()
+        for name in ("error_code", "error_message", "twilio_sid", "note"):
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value
+        return data
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """The summary row. ``from_`` is stored as ``from_`` (``from`` is an OData keyword)."""
+
+    id: str
+    kind: str
+    status: str
+    status_rank: int
+    to: str
+    created_at: datetime
+    updated_at: datetime
+    direction: str = "outbound"
+    source: str = "api"
+    from_: str | None = None
+    twilio_sid: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+    attempts: int = 0
+    tag: str | None = None
+    request_hash: str | None = None
+    claimed_at: datetime | None = None
+    last_outcome: str | None = None
+    body: str | None = None
+    body_length: int | None = None
+    body_sha256: str | None = None
+    media_urls: str | None = None
+    say: str | None = None
+    twiml: str | None = None
+    url: str | None = None
+    send_at: datetime | None = None
+    etag: str | None = field(default=None, compare=False)
+
+    def to_entity(self) -> dict[str, Any]:
+        entity: dict[str, Any] = {"PartitionKey": self.id, "RowKey": SUMMARY}
+        for name in _SUMMARY_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                entity[name] = value
+        return entity
+
+    @classmethod
+    def from_entity(cls, entity: Mapping[str, Any]) -> LogRecord:
+        values = {name: entity[name] for name in _SUMMARY_FIELDS if name in entity}
+        metadata = getattr(entity, "metadata", {})
+        return cls(id=entity["PartitionKey"], etag=metadata.get("etag"), **values)
+
+    def public_json(self) -> dict[str, Any]:
+        """What the status API shows: no hashes, ranks or bookkeeping."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "direction": self.direction,
+            "status": self.status,
+            "to": self.to,
+            "from": self.from_,
+            "twilio_sid": self.twilio_sid,
+            "error_code": self.error_code,
+            "error_message": self.error_message,
+            "attempts": self.attempts,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+        if self.tag is not None:
+            data["tag"] = self.tag
+        if self.send_at is not None:
+            data["send_at"] = self.send_at.isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class Change:
+    """One write: the event always, summary fields only when the summary moves."""
+
+    event: LogEvent
+    summary: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _event_entity(record_id: str, event: LogEvent) -> dict[str, Any]:
+    row = f"{EVENT_PREFIX}{time.time_ns():020d}-{secrets.token_hex(3)}"
+    entity: dict[str, Any] = {"PartitionKey": record_id, "RowKey": row}
+    entity.update({key: value for key, value in vars(event).items() if value is not None})
+    return entity
+
+
+def _event_from_entity(entity: Mapping[str, Any]) -> LogEvent:
+    names = ("status", "source", "at", "error_code", "error_message", "twilio_sid", "note")
+    return LogEvent(**{name: entity[name] for name in names if name in entity})
+
+
+class MessageLog:
+    """Persistence for log records; every write is conditional (insert, or ETag match)."""
+
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    async def create(self, record: LogRecord, event: LogEvent) -> None:
+        try:
+            await self._table.submit_transaction(
+                [("create", record.to_entity()), ("create", _event_entity(record.id, event))]
+            )
+        except TableTransactionError as exc:
+            if exc.status_code == 409:
+                raise RecordExistsError(record.id) from exc
+            raise
+
+    async def get(self, record_id: str) -> LogRecord | None:
+        try:
+            entity = await self._table.get_entity(record_id, SUMMARY)
+        except ResourceNotFoundError:
+            return None
+        return LogRecord.from_entity(entity)
+
+    async def history(self, record_id: str) -> list[LogEvent]:
+        entities = self._table.query_entities(
+            "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
+            parameters={"pk": record_id, "lo": EVENT_PREFIX, "hi": "event."},
+        )
+        rows = [entity async for entity in entities]
+        rows.sort(key=lambda entity: str(entity["RowKey"]))
+        return [_event_from_entity(row) for row in rows]
+
+    async def delete(self, record_id: str) -> None:
+        """Removes a record and its history: only for undoing an accept that never queued."""
+        rows = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": record_id})
+        async for row in rows:
+            await self._table.delete_entity(record_id, row["RowKey"])
+
+    async def add_event(self, record_id: str, event: LogEvent) -> None:
+        """A history row alone: for late events that must not touch the summary."""
+        await self._table.create_entity(_event_entity(record_id, event))
+
+    async def update(
+        self, record_id: str, decide: Callable[[LogRecord], Change | None]
+    ) -> tuple[LogRecord, Change | None] | None:
+        """Read, decide, write with the ETag; on a lost race read again and decide again.
+
+        Returns the record as written (or as read, when ``decide`` chose no change), with the
+        change applied, or None when the id is not in the log.
+        """
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            record = await self.get(record_id)
+            if record is None:
+                return None
+            change = decide(record)
+            if change is None:
+                return record, None
+            if not change.summary:
+                await self.add_event(record_id, change.event)
+                return record, change
+            updated = replace(record, **change.summary)
+            try:
+                result = await self._table.submit_transaction(
+                    [
+                        (
+                            "update",
+                            {
+                                "PartitionKey": record_id,
+                                "RowKey": SUMMARY,
+                                **{k: v for k, v in change.summary.items() if v is not None},
+                            },
+                            {
+                                "mode": UpdateMode.MERGE,
+                                "etag": record.etag,
+                                "match_condition": MatchConditions.IfNotModified,
+                            },
+                        ),
+                        ("create", _event_entity(record_id, change.event)),
+                    ]
+                )
+            except TableTransactionError as exc:
+                if exc.status_code == 412:
+                    continue
+                raise
+            return replace(updated, etag=result[0].get("etag")), change
+        raise ConcurrentUpdateError(record_id)

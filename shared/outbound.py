@@ -1,0 +1,279 @@
+"""The one outbound request model, shared by the HTTP API and the queue.
+
+Both entry points validate with the same code so a message that other Azure services put on
+the queue obeys exactly the rules the API enforces, and every refusal names its field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from xml.etree import ElementTree
+
+from shared.settings import E164
+from shared.status import KINDS, Kind
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_BODY = 1600
+MAX_MEDIA = 10
+MAX_TWIML = 4000
+MAX_SAY = 3000
+MAX_TAG = 256
+MAX_SCHEDULE_AHEAD = timedelta(days=7)
+SCHEDULE_GRACE = timedelta(minutes=5)
+
+_FIELDS = frozenset(
+    {"id", "kind", "to", "from", "body", "media_urls", "say", "twiml", "url", "send_at", "tag"}
+)
+_SMS_ONLY = ("body", "media_urls")
+_CALL_ONLY = ("say", "twiml", "url")
+
+
+class InvalidRequestError(ValueError):
+    """A request that breaks a rule; ``code`` and ``field`` are part of the public API."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def as_json(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            error["field"] = self.field
+        return {"error": error}
+
+
+@dataclass(frozen=True)
+class OutboundRequest:
+    id: str
+    kind: Kind
+    to: str
+    from_: str | None = None
+    body: str | None = None
+    media_urls: tuple[str, ...] = ()
+    say: str | None = None
+    twiml: str | None = None
+    url: str | None = None
+    send_at: datetime | None = None
+    tag: str | None = None
+
+    def to_document(self) -> dict[str, Any]:
+        """The canonical JSON form: what the API enqueues and what the worker parses back."""
+        document: dict[str, Any] = {"id": self.id, "kind": self.kind, "to": self.to}
+        optional: dict[str, Any] = {
+            "from": self.from_,
+            "body": self.body,
+            "media_urls": list(self.media_urls) or None,
+            "say": self.say,
+            "twiml": self.twiml,
+            "url": self.url,
+            "send_at": self.send_at.isoformat() if self.send_at else None,
+            "tag": self.tag,
+        }
+        document.update({key: value for key, value in optional.items() if value is not None})
+        return document
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_document(), separators=(",", ":"), ensure_ascii=False)
+
+    def fingerprint(self) -> str:
+        """Hash of the payload without the id: "same request" for Idempotency-Key repeats."""
+        payload = {key: value for key, value in self.to_document().items() if key != "id"}
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _string(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"invalid_{name}", f"'{name}' must be a string", name)
+    return value
+
+
+def _phone(data: dict[str, Any], name: str) -> str | None:
+    value = _string(data, name)
+    if value is not None and not E164.match(value):
+        raise InvalidRequestError(
+            f"invalid_{name}",
+            f"'{name}' must be an E.164 phone number like +15551234567, got {value!r}",
+            name,
+        )
+    return value
+
+
+def _http_url(value: str, name: str) -> str:
+    if not re.match(r"^https?://[^\s/$.?#][^\s]*$", value):
+        raise InvalidRequestError(f"invalid_{name}", f"'{name}' must be an http(s) URL", name)
+    return value
+
+
+def _media_urls(data: dict[str, Any]) -> tuple[str, ...]:
+    value = data.get("media_urls")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidRequestError(
+            "invalid_media_urls", "'media_urls' must be a list of URLs", "media_urls"
+        )
+    if len(value) > MAX_MEDIA:
+        raise InvalidRequestError(
+            "too_many_media_urls", f"'media_urls' takes at most {MAX_MEDIA} URLs", "media_urls"
+        )
+    for url in value:
+        if not re.match(r"^https://\S+$", url):
+            raise InvalidRequestError(
+                "invalid_media_urls", f"media URL {url!r} must be an https URL", "media_urls"
+            )
+    return tuple(value)
+
+
+def _send_at(data: dict[str, Any], now: datetime) -> datetime | None:
+    raw = _string(data, "send_at")
+    if raw is None:
+        return None
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidRequestError(
+            "invalid_send_at",
+            "'send_at' must be ISO 8601 like 2030-01-31T09:00:00+01:00",
+            "send_at",
+        ) from None
+    if when.tzinfo is None:
+        raise InvalidRequestError(
+            "invalid_send_at", "'send_at' needs a UTC offset (Z or +hh:mm)", "send_at"
+        )
+    if when > now + MAX_SCHEDULE_AHEAD:
+        raise InvalidRequestError(
+            "send_at_too_far", "'send_at' can be at most 7 days ahead", "send_at"
+        )
+    if when < now - SCHEDULE_GRACE:
+        raise InvalidRequestError("send_at_in_past", "'send_at' is in the past", "send_at")
+    return when.astimezone(UTC)
+
+
+def _twiml(data: dict[str, Any]) -> str | None:
+    value = _string(data, "twiml")
+    if value is None:
+        return None
+    if len(value) > MAX_TWIML:
+        raise InvalidRequestError(
+            "twiml_too_long", f"'twiml' can be at most {MAX_TWIML} characters", "twiml"
+        )
+    try:
+        root = ElementTree.fromstring(value)  # noqa: S314 - parsed only to check the root element
+    except ElementTree.ParseError as exc:
+        raise InvalidRequestError("invalid_twiml", f"'twiml' is not XML: {exc}", "twiml") from None
+    if root.tag != "Response":
+        raise InvalidRequestError(
+            "invalid_twiml", "'twiml' must be a <Response>...</Response> document", "twiml"
+        )
+    return value
+
+
+def _sms_fields(data: dict[str, Any]) -> dict[str, Any]:
+    body = _string(data, "body")
+    if body is not None and len(body) > MAX_BODY:
+        raise InvalidRequestError(
+            "body_too_long", f"'body' can be at most {MAX_BODY} characters", "body"
+        )
+    media = _media_urls(data)
+    if not body and not media:
+        raise InvalidRequestError("missing_body", "an sms needs 'body' or 'media_urls'", "body")
+    return {"body": body or None, "media_urls": media}
+
+
+def _call_fields(data: dict[str, Any]) -> dict[str, Any]:
+    given = [name for name in _CALL_ONLY if data.get(name) is not None]
+    if not given:
+        raise InvalidRequestError(
+            "missing_call_content", "a call needs one of 'say', 'twiml' or 'url'", "say"
+        )
+    if len(given) > 1:
+        raise InvalidRequestError(
+            "conflicting_call_content",
+            f"a call takes exactly one of 'say', 'twiml', 'url'; got {', '.join(given)}",
+            given[1],
+        )
+    say = _string(data, "say")
+    if say is not None and not say.strip():
+        raise InvalidRequestError("invalid_say", "'say' must not be empty", "say")
+    if say is not None and len(say) > MAX_SAY:
+        raise InvalidRequestError(
+            "say_too_long", f"'say' can be at most {MAX_SAY} characters", "say"
+        )
+    url = _string(data, "url")
+    return {"say": say, "twiml": _twiml(data), "url": _http_url(url, "url") if url else None}
+
+
+def parse_request(
+    data: object,
+    *,
+    kind: Kind | None = None,
+    default_id: str | None = None,
+    now: datetime | None = None,
+) -> OutboundRequest:
+    """Validate a decoded JSON document into an OutboundRequest.
+
+    ``kind`` is fixed by the API route; queue messages must name it themselves.
+    """
+    if not isinstance(data, dict):
+        raise InvalidRequestError("invalid_request", "the request must be a JSON object")
+    unknown = sorted(set(data) - _FIELDS)
+    if unknown:
+        raise InvalidRequestError(
+            "unknown_field", f"unknown field {unknown[0]!r}; see the API reference", unknown[0]
+        )
+    given_kind = _string(data, "kind")
+    if given_kind is not None and given_kind not in KINDS:
+        raise InvalidRequestError("invalid_kind", "'kind' must be 'sms' or 'call'", "kind")
+    if kind is not None and given_kind is not None and given_kind != kind:
+        raise InvalidRequestError(
+            "invalid_kind", f"this endpoint sends {kind}, but 'kind' is {given_kind!r}", "kind"
+        )
+    resolved = kind if kind is not None else given_kind
+    if resolved is None:
+        raise InvalidRequestError("missing_kind", "'kind' is required: 'sms' or 'call'", "kind")
+
+    request_id = _string(data, "id") or default_id or str(uuid.uuid4())
+    if not ID_PATTERN.match(request_id):
+        raise InvalidRequestError(
+            "invalid_id", "'id' must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'", "id"
+        )
+    to = _phone(data, "to")
+    if to is None:
+        raise InvalidRequestError("missing_to", "'to' is required", "to")
+    from_ = _phone(data, "from")
+
+    wrong = _CALL_ONLY if resolved == "sms" else _SMS_ONLY
+    for name in wrong:
+        if data.get(name) is not None:
+            raise InvalidRequestError(
+                "field_not_allowed", f"'{name}' does not apply to a {resolved}", name
+            )
+    content = _sms_fields(data) if resolved == "sms" else _call_fields(data)
+
+    tag = _string(data, "tag")
+    if tag is not None and len(tag) > MAX_TAG:
+        raise InvalidRequestError(
+            "invalid_tag", f"'tag' can be at most {MAX_TAG} characters", "tag"
+        )
+
+    return OutboundRequest(
+        id=request_id,
+        kind=resolved,
+        to=to,
+        from_=from_,
+        send_at=_send_at(data, now or datetime.now(UTC)),
+        tag=tag,
+        **content,
+    )

@@ -1,0 +1,176 @@
+"""The send API: accept a request, log it, queue it; and read a record's status back.
+
+Accepting means the summary row is inserted (never upserted) as ``accepted`` and the request
+is on the queue. A failure in between is answered 503 and, where possible, undone; a repeat
+with the same Idempotency-Key re-enqueues an ``accepted`` record, because the worker's claim
+makes a duplicate queue message harmless while a missing one would lose the request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import azure.functions as func
+from azure.core.exceptions import AzureError
+
+from shared import logs
+from shared.http import HttpError, json_response, read_json
+from shared.message_log import LogRecord, RecordExistsError, utcnow
+from shared.outbound import ID_PATTERN, InvalidRequestError, OutboundRequest, parse_request
+from shared.services import Services, get_services
+from shared.status import ACCEPTED, Kind
+from shared.transitions import new_outbound_record
+
+RETRY_AFTER_SECONDS = "5"
+_COLLECTION: dict[Kind, str] = {"sms": "messages", "call": "calls"}
+
+
+class StorageUnavailableError(Exception):
+    """Storage could not be reached or answered with an error; the caller should retry."""
+
+
+def _accepted_body(kind: Kind, record_id: str) -> dict[str, Any]:
+    status_url = f"/api/{_COLLECTION[kind]}/{record_id}"
+    return {"id": record_id, "status": ACCEPTED, "status_url": status_url}
+
+
+def _idempotency_key(req: func.HttpRequest) -> str | None:
+    key: str | None = req.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not ID_PATTERN.match(key):
+        raise HttpError(
+            400,
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'",
+            "Idempotency-Key",
+        )
+    return key
+
+
+def _parse(req: func.HttpRequest, kind: Kind) -> OutboundRequest:
+    data = read_json(req)
+    key = _idempotency_key(req)
+    if key is not None and isinstance(data, dict) and data.get("id") not in (None, key):
+        raise HttpError(
+            400, "id_mismatch", "the body's 'id' differs from the Idempotency-Key header", "id"
+        )
+    return parse_request(data, kind=kind, default_id=key)
+
+
+def _check_sender(request: OutboundRequest, services: Services) -> None:
+    settings = services.settings
+    if request.from_ or settings.from_number:
+        return
+    if request.kind == "sms" and settings.messaging_service_sid:
+        return
+    raise InvalidRequestError(
+        "missing_from",
+        "'from' is required: this gateway has no default sender (TWILIO_FROM_NUMBER)",
+        "from",
+    )
+
+
+def _delay_seconds(send_at: datetime | None) -> int | None:
+    if send_at is None:
+        return None
+    seconds = int((send_at - utcnow()).total_seconds())
+    return seconds if seconds > 0 else None
+
+
+async def enqueue(services: Services, request: OutboundRequest) -> None:
+    """Put the request on the outbound queue, hidden until ``send_at`` when scheduled."""
+    await services.queue.send_message(
+        request.to_json(), visibility_timeout=_delay_seconds(request.send_at)
+    )
+
+
+async def _repeat(services: Services, request: OutboundRequest) -> func.HttpResponse:
+    existing = await services.log.get(request.id)
+    if existing is None or existing.kind != request.kind:
+        raise HttpError(409, "id_conflict", f"id {request.id!r} is in use", "id")
+    if existing.request_hash != request.fingerprint():
+        raise HttpError(
+            409,
+            "idempotency_conflict",
+            "this Idempotency-Key was used with a different request",
+            "Idempotency-Key",
+        )
+    if existing.status == ACCEPTED:
+        await enqueue(services, request)
+    logs.info("send_repeated", id=request.id, kind=request.kind, status=existing.status)
+    return json_response(_accepted_body(request.kind, request.id), 202)
+
+
+async def _accept(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
+    request = _parse(req, kind)
+    try:
+        services = await get_services()
+        _check_sender(request, services)
+        record, event = new_outbound_record(
+            request, source="api", store_bodies=services.settings.log_message_bodies
+        )
+        try:
+            await services.log.create(record, event)
+        except RecordExistsError:
+            return await _repeat(services, request)
+        try:
+            await enqueue(services, request)
+        except AzureError:
+            await _undo(services, record)
+            raise
+    except AzureError as exc:
+        raise StorageUnavailableError(str(exc)) from exc
+    logs.info("send_accepted", id=request.id, kind=kind, to=request.to, tag=request.tag)
+    return json_response(_accepted_body(kind, request.id), 202)
+
+
+async def _undo(services: Services, record: LogRecord) -> None:
+    """Best effort: free the id so that a retry starts clean. A leftover ``accepted``
+    record is safe too, since a repeat re-enqueues it."""
+    try:
+        await services.log.delete(record.id)
+    except AzureError as exc:
+        logs.warning("send_undo_failed", id=record.id, error=type(exc).__name__)
+
+
+def _storage_unavailable(exc: StorageUnavailableError) -> func.HttpResponse:
+    logs.error("storage_unavailable", error=str(exc)[:200])
+    return HttpError(
+        503,
+        "storage_unavailable",
+        "storage is unavailable; nothing was sent. Retry later with the same Idempotency-Key",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    ).response()
+
+
+async def accept_send(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
+    """``POST /api/messages`` and ``POST /api/calls``."""
+    try:
+        return await _accept(req, kind)
+    except InvalidRequestError as exc:
+        return json_response(exc.as_json(), 400)
+    except HttpError as exc:
+        return exc.response()
+    except StorageUnavailableError as exc:
+        return _storage_unavailable(exc)
+
+
+async def read_status(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
+    """``GET /api/messages/{id}`` and ``GET /api/calls/{id}``: the summary and its history."""
+    record_id = req.route_params.get("id", "")
+    not_found = HttpError(404, "not_found", f"no {kind} with id {record_id!r}", "id")
+    if not ID_PATTERN.match(record_id):
+        return not_found.response()
+    try:
+        services = await get_services()
+        record = await services.log.get(record_id)
+        if record is None or record.kind != kind:
+            return not_found.response()
+        history = await services.log.history(record_id)
+    except AzureError as exc:
+        return _storage_unavailable(StorageUnavailableError(str(exc)))
+    body = record.public_json()
+    body["history"] = [event.as_json() for event in history]
+    return json_response(body)

@@ -1,0 +1,242 @@
+"""Every setting, read once from the environment into a frozen object.
+
+App settings in Azure and ``local.settings.json`` locally both arrive as environment variables.
+A setting that a code path needs but is missing fails with an error naming it, so a
+misconfigured deployment says what to fix instead of failing somewhere downstream.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Literal
+
+E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+
+VoiceMode = Literal["greeting", "forward", "voicemail", "menu", "reject"]
+VOICE_MODES: tuple[VoiceMode, ...] = ("greeting", "forward", "voicemail", "menu", "reject")
+
+
+class SettingsError(RuntimeError):
+    """Base for configuration problems; the message names the setting."""
+
+
+class MissingSettingError(SettingsError):
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(f"setting {name} is not set: {why}")
+        self.name = name
+
+
+class InvalidSettingError(SettingsError):
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"setting {name} is invalid: {problem}")
+        self.name = name
+
+
+@dataclass(frozen=True)
+class MenuOption:
+    """What one key of the inbound voice menu does: speak, forward, or take a voicemail."""
+
+    say: str | None = None
+    forward_to: str | None = None
+    voicemail: bool = False
+
+
+@dataclass(frozen=True)
+class TwilioCredentials:
+    """REST credentials: an API key and secret when configured, else the account's auth token."""
+
+    account_sid: str
+    username: str
+    password: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    storage_connection: str
+    outbound_queue: str = "outbound"
+    message_log_table: str = "MessageLog"
+    opt_out_table: str = "OptOuts"
+    log_message_bodies: bool = True
+    account_sid: str | None = None
+    auth_token: str | None = field(default=None, repr=False)
+    api_key_sid: str | None = None
+    api_key_secret: str | None = field(default=None, repr=False)
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+    public_base_url: str | None = None
+    trust_forwarded_headers: bool = False
+    validate_signatures: bool = True
+    api_base_url: str | None = None
+    twilio_timeout_seconds: float = 10.0
+    send_lease_seconds: float = 120.0
+    sms_auto_reply: str | None = None
+    voice_mode: VoiceMode = "greeting"
+    voice_greeting: str | None = None
+    voice_forward_to: str | None = None
+    voice_voice: str | None = None
+    voice_language: str | None = None
+    voice_menu_prompt: str | None = None
+    voice_menu: Mapping[str, MenuOption] = field(default_factory=dict)
+
+    def twilio_credentials(self) -> TwilioCredentials:
+        if not self.account_sid:
+            raise MissingSettingError("TWILIO_ACCOUNT_SID", "needed to call Twilio's REST API")
+        if self.api_key_sid and self.api_key_secret:
+            return TwilioCredentials(self.account_sid, self.api_key_sid, self.api_key_secret)
+        if not self.auth_token:
+            raise MissingSettingError(
+                "TWILIO_AUTH_TOKEN",
+                "needed to call Twilio (or set TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET)",
+            )
+        return TwilioCredentials(self.account_sid, self.account_sid, self.auth_token)
+
+    def status_callback_url(self, outbound_id: str) -> str | None:
+        """Where Twilio reports status; without a public URL Twilio has nowhere to call."""
+        if not self.public_base_url:
+            return None
+        return f"{self.public_base_url}/api/twilio/status?id={outbound_id}"
+
+
+def _text(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise InvalidSettingError(name, f"expected true or false, got {raw!r}")
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidSettingError(name, f"expected a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise InvalidSettingError(name, "must be greater than zero")
+    return value
+
+
+def _phone(env: Mapping[str, str], name: str) -> str | None:
+    value = _text(env, name)
+    if value is not None and not E164.match(value):
+        raise InvalidSettingError(name, f"{value!r} is not an E.164 number like +15551234567")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    value = _text(env, name)
+    if value is None:
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise InvalidSettingError(name, f"expected an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _menu(env: Mapping[str, str]) -> dict[str, MenuOption]:
+    raw = _text(env, "VOICE_MENU")
+    if raw is None:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidSettingError("VOICE_MENU", f"not JSON: {exc.msg}") from None
+    if not isinstance(parsed, dict):
+        raise InvalidSettingError("VOICE_MENU", 'expected an object like {"1": {"say": "..."}}')
+    menu: dict[str, MenuOption] = {}
+    for digit, action in parsed.items():
+        if not (isinstance(digit, str) and len(digit) == 1 and digit in "0123456789*#"):
+            raise InvalidSettingError("VOICE_MENU", f"key {digit!r} is not a single key press")
+        if not isinstance(action, dict) or len(action) != 1:
+            raise InvalidSettingError(
+                "VOICE_MENU", f"key {digit}: expected one of say, forward, voicemail"
+            )
+        ((verb, value),) = action.items()
+        if verb == "say" and isinstance(value, str) and value:
+            menu[digit] = MenuOption(say=value)
+        elif verb == "forward" and isinstance(value, str) and E164.match(value):
+            menu[digit] = MenuOption(forward_to=value)
+        elif verb == "voicemail" and value is True:
+            menu[digit] = MenuOption(voicemail=True)
+        else:
+            raise InvalidSettingError(
+                "VOICE_MENU",
+                f"key {digit}: {verb!r} must be say (text), forward (E.164) or voicemail (true)",
+            )
+    return menu
+
+
+def _voice_mode(env: Mapping[str, str], forward_to: str | None, menu: bool) -> VoiceMode:
+    raw = _text(env, "VOICE_MODE")
+    if raw is None:
+        if menu:
+            return "menu"
+        return "forward" if forward_to else "greeting"
+    for mode in VOICE_MODES:
+        if raw.lower() == mode:
+            break
+    else:
+        raise InvalidSettingError("VOICE_MODE", f"expected one of {', '.join(VOICE_MODES)}")
+    if mode == "forward" and not forward_to:
+        raise MissingSettingError("VOICE_FORWARD_TO", "VOICE_MODE=forward needs a number")
+    if mode == "menu" and not menu:
+        raise MissingSettingError("VOICE_MENU", "VOICE_MODE=menu needs the menu's options")
+    return mode
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    storage = _text(env, "AzureWebJobsStorage")
+    if storage is None:
+        raise MissingSettingError(
+            "AzureWebJobsStorage", "the connection string of the storage account (queue, tables)"
+        )
+    forward_to = _phone(env, "VOICE_FORWARD_TO")
+    menu = _menu(env)
+    return Settings(
+        storage_connection=storage,
+        outbound_queue=_text(env, "OUTBOUND_QUEUE") or "outbound",
+        message_log_table=_text(env, "MESSAGE_LOG_TABLE") or "MessageLog",
+        opt_out_table=_text(env, "OPT_OUT_TABLE") or "OptOuts",
+        log_message_bodies=_flag(env, "LOG_MESSAGE_BODIES", True),
+        account_sid=_text(env, "TWILIO_ACCOUNT_SID"),
+        auth_token=_text(env, "TWILIO_AUTH_TOKEN"),
+        api_key_sid=_text(env, "TWILIO_API_KEY_SID"),
+        api_key_secret=_text(env, "TWILIO_API_KEY_SECRET"),
+        from_number=_phone(env, "TWILIO_FROM_NUMBER"),
+        messaging_service_sid=_text(env, "TWILIO_MESSAGING_SERVICE_SID"),
+        public_base_url=_url(env, "PUBLIC_BASE_URL"),
+        trust_forwarded_headers=_flag(env, "TRUST_FORWARDED_HEADERS", False),
+        validate_signatures=_flag(env, "TWILIO_VALIDATE_SIGNATURES", True),
+        api_base_url=_url(env, "TWILIO_API_BASE_URL"),
+        twilio_timeout_seconds=_number(env, "TWILIO_TIMEOUT_SECONDS", 10.0),
+        send_lease_seconds=_number(env, "SEND_LEASE_SECONDS", 120.0),
+        sms_auto_reply=_text(env, "SMS_AUTO_REPLY"),
+        voice_mode=_voice_mode(env, forward_to, bool(menu)),
+        voice_greeting=_text(env, "VOICE_GREETING"),
+        voice_forward_to=forward_to,
+        voice_voice=_text(env, "VOICE_VOICE"),
+        voice_language=_text(env, "VOICE_LANGUAGE"),
+        voice_menu_prompt=_text(env, "VOICE_MENU_PROMPT"),
+        voice_menu=menu,
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    """The process's settings, read on first use (not at import, so indexing never fails)."""
+    return load_settings(os.environ)

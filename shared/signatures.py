@@ -1,0 +1,62 @@
+"""Checks that a webhook really comes from Twilio, with the ``twilio`` library's validator.
+
+Twilio signs the exact URL it called. Behind Front Door, a custom domain or a tunnel the
+Functions host sees another URL, so the public one is rebuilt from ``PUBLIC_BASE_URL`` or,
+only when explicitly trusted, from ``X-Forwarded-Proto``/``X-Forwarded-Host``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import azure.functions as func
+from twilio.request_validator import RequestValidator
+
+from shared import logs
+from shared.http import FormParams, form_params
+from shared.settings import Settings
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+
+
+def public_url(req: func.HttpRequest, settings: Settings) -> str:
+    seen = urlsplit(req.url)
+    if settings.public_base_url:
+        base = urlsplit(settings.public_base_url)
+        return str(urlunsplit((base.scheme, base.netloc, seen.path, seen.query, "")))
+    scheme, host = seen.scheme, seen.netloc
+    if settings.trust_forwarded_headers:
+        proto = req.headers.get("x-forwarded-proto", "").split(",")[0].strip()
+        forwarded_host = req.headers.get("x-forwarded-host", "").split(",")[0].strip()
+        scheme = proto or scheme
+        host = forwarded_host or host
+    return str(urlunsplit((scheme, host, seen.path, seen.query, "")))
+
+
+def is_from_twilio(req: func.HttpRequest, settings: Settings) -> bool:
+    """True when the signature matches; logs why not. Fails closed without an auth token."""
+    path = urlsplit(req.url).path
+    if not settings.validate_signatures:
+        logs.warning("webhook_signature_check_disabled", path=path)
+        return True
+    if not settings.auth_token:
+        logs.error(
+            "webhook_refused_no_auth_token",
+            path=path,
+            fix="set TWILIO_AUTH_TOKEN (or TWILIO_VALIDATE_SIGNATURES=false for local tests)",
+        )
+        return False
+    signature = req.headers.get(SIGNATURE_HEADER)
+    if not signature:
+        logs.warning("webhook_signature_missing", path=path)
+        return False
+    url = public_url(req, settings)
+    params: str | FormParams
+    if "bodySHA256" in parse_qs(urlsplit(url).query):
+        params = req.get_body().decode("utf-8", errors="replace")
+    else:
+        params = form_params(req)
+    valid: bool = RequestValidator(settings.auth_token).validate(url, params, signature)
+    if not valid:
+        logs.warning("webhook_signature_invalid", path=path, validated_url=url)
+    return valid

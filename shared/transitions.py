@@ -1,0 +1,252 @@
+"""How the log's records move: pure decisions, written by ``MessageLog.update`` with ETags.
+
+Keeping the rules free of I/O means the worker, the status callback and the tests all apply
+exactly the same forward-only logic.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from shared.message_log import Change, LogEvent, LogRecord, utcnow
+from shared.outbound import OutboundRequest
+from shared.status import (
+    ACCEPTED,
+    CLAIM_STATUS,
+    FAILED,
+    REJECTED,
+    TERMINAL_RANK,
+    Kind,
+    gateway_rank,
+    is_terminal,
+    twilio_rank,
+)
+
+GATEWAY = "gateway"
+TWILIO = "twilio"
+
+IN_FLIGHT = "in_flight"
+NOT_SENT = "not_sent"
+AMBIGUOUS = "ambiguous"
+
+Decider = Callable[[LogRecord], Change | None]
+
+
+class SendPlan(enum.Enum):
+    SEND = "send"
+    RECONCILE = "reconcile"
+    WAIT = "wait"
+    DONE = "done"
+
+
+def new_outbound_record(
+    request: OutboundRequest, *, source: str, store_bodies: bool, now: datetime | None = None
+) -> tuple[LogRecord, LogEvent]:
+    now = now or utcnow()
+    content: dict[str, object] = {}
+    if request.body is not None:
+        if store_bodies:
+            content["body"] = request.body
+        else:
+            content["body_length"] = len(request.body)
+            content["body_sha256"] = hashlib.sha256(request.body.encode()).hexdigest()
+    if request.media_urls:
+        content["media_urls"] = json.dumps(list(request.media_urls))
+    if store_bodies:
+        content.update(say=request.say, twiml=request.twiml)
+    record = LogRecord(
+        id=request.id,
+        kind=request.kind,
+        status=ACCEPTED,
+        status_rank=gateway_rank(request.kind, ACCEPTED),
+        to=request.to,
+        from_=request.from_,
+        url=request.url,
+        tag=request.tag,
+        send_at=request.send_at,
+        request_hash=request.fingerprint(),
+        source=source,
+        created_at=now,
+        updated_at=now,
+        **content,  # type: ignore[arg-type]
+    )
+    return record, LogEvent(ACCEPTED, GATEWAY, at=now, note=f"accepted from {source}")
+
+
+def rejected_record(
+    record_id: str, kind: str, to: str, code: str, message: str
+) -> tuple[LogRecord, LogEvent]:
+    now = utcnow()
+    record = LogRecord(
+        id=record_id,
+        kind=kind,
+        status=REJECTED,
+        status_rank=TERMINAL_RANK,
+        to=to,
+        source="queue",
+        error_message=f"{code}: {message}",
+        created_at=now,
+        updated_at=now,
+    )
+    return record, LogEvent(REJECTED, GATEWAY, at=now, error_message=record.error_message)
+
+
+def inbound_record(
+    sid: str, kind: Kind, status: str, to: str, from_: str, body: str | None, store_bodies: bool
+) -> tuple[LogRecord, LogEvent]:
+    now = utcnow()
+    content: dict[str, object] = {}
+    if body is not None:
+        if store_bodies:
+            content["body"] = body
+        else:
+            content["body_length"] = len(body)
+    record = LogRecord(
+        id=sid,
+        kind=kind,
+        direction="inbound",
+        source=TWILIO,
+        status=status,
+        status_rank=twilio_rank(kind, status),
+        to=to,
+        from_=from_,
+        twilio_sid=sid,
+        created_at=now,
+        updated_at=now,
+        **content,  # type: ignore[arg-type]
+    )
+    return record, LogEvent(status, TWILIO, at=now, twilio_sid=sid)
+
+
+def plan_send(record: LogRecord, now: datetime, lease: timedelta) -> SendPlan:
+    """What a (re)delivered queue message may do, given what the log already knows."""
+    kind: Kind = "call" if record.kind == "call" else "sms"
+    if record.twilio_sid or is_terminal(record.status_rank):
+        return SendPlan.DONE
+    if record.status == ACCEPTED and record.status_rank == 0:
+        return SendPlan.SEND
+    if record.status != CLAIM_STATUS[kind] or record.status_rank != 1:
+        return SendPlan.DONE
+    if record.last_outcome == NOT_SENT:
+        return SendPlan.SEND
+    if record.last_outcome == AMBIGUOUS:
+        return SendPlan.RECONCILE
+    claimed_at = record.claimed_at or record.updated_at
+    return SendPlan.RECONCILE if now - claimed_at > lease else SendPlan.WAIT
+
+
+def claim(expected: LogRecord, now: datetime) -> Decider:
+    """Take the send for this attempt, only if nobody changed the record since it was planned."""
+
+    def decide(record: LogRecord) -> Change | None:
+        if record.etag != expected.etag:
+            return None
+        status = CLAIM_STATUS["call" if record.kind == "call" else "sms"]
+        attempts = record.attempts + 1
+        return Change(
+            LogEvent(status, GATEWAY, at=now, note=f"attempt {attempts}"),
+            {
+                "status": status,
+                "status_rank": 1,
+                "attempts": attempts,
+                "claimed_at": now,
+                "last_outcome": IN_FLIGHT,
+                "updated_at": now,
+            },
+        )
+
+    return decide
+
+
+def twilio_status(
+    status: str,
+    *,
+    sid: str | None,
+    error_code: int | None = None,
+    error_message: str | None = None,
+    outcome: str | None = None,
+    note: str | None = None,
+) -> Decider:
+    """Twilio's word on a record (send result or callback): forward only, history always."""
+
+    def decide(record: LogRecord) -> Change:
+        kind: Kind = "call" if record.kind == "call" else "sms"
+        now = utcnow()
+        event = LogEvent(
+            status,
+            TWILIO,
+            at=now,
+            twilio_sid=sid,
+            error_code=error_code,
+            error_message=error_message,
+            note=note,
+        )
+        rank = twilio_rank(kind, status)
+        summary: dict[str, object] = {}
+        if sid and not record.twilio_sid:
+            summary["twilio_sid"] = sid
+        if outcome:
+            summary["last_outcome"] = outcome
+        if rank > record.status_rank:
+            summary.update(status=status, status_rank=rank)
+            if error_code is not None:
+                summary["error_code"] = error_code
+            if error_message is not None:
+                summary["error_message"] = error_message
+        if summary:
+            summary["updated_at"] = now
+        return Change(event, summary)
+
+    return decide
+
+
+def failed(code: int | None, message: str) -> Decider:
+    """The gateway gives up on a record (permanent error, opted out, out of attempts)."""
+
+    def decide(record: LogRecord) -> Change:
+        now = utcnow()
+        event = LogEvent(FAILED, GATEWAY, at=now, error_code=code, error_message=message)
+        if is_terminal(record.status_rank) or record.twilio_sid:
+            return Change(event)
+        summary: dict[str, object] = {
+            "status": FAILED,
+            "status_rank": TERMINAL_RANK,
+            "error_message": message,
+            "last_outcome": FAILED,
+            "updated_at": now,
+        }
+        if code is not None:
+            summary["error_code"] = code
+        return Change(event, summary)
+
+    return decide
+
+
+def attempt_failed(reason: str, *, ambiguous: bool, code: int | None) -> Decider:
+    """A transient failure: the record stays claimed and says what the retry must check."""
+
+    def decide(record: LogRecord) -> Change:
+        now = utcnow()
+        event = LogEvent(
+            "retrying", GATEWAY, at=now, error_code=code, error_message=reason,
+            note=f"attempt {record.attempts} failed; will retry",
+        )  # fmt: skip
+        if record.twilio_sid or is_terminal(record.status_rank):
+            return Change(event)
+        outcome = AMBIGUOUS if ambiguous else NOT_SENT
+        return Change(event, {"last_outcome": outcome, "updated_at": now})
+
+    return decide
+
+
+def note(status: str, message: str) -> Decider:
+    """History only: something worth knowing that does not move the record."""
+
+    def decide(record: LogRecord) -> Change:
+        return Change(LogEvent(status, GATEWAY, note=message))
+
+    return decide

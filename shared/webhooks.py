@@ -1,0 +1,162 @@
+"""Twilio-facing endpoints: status callbacks, incoming sms and calls, TwiML for calls.
+
+Each one checks Twilio's signature first, answers TwiML, never calls Twilio's REST API and
+does at most two table operations, so it answers well inside Twilio's 15 second limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import azure.functions as func
+from azure.core.exceptions import AzureError
+
+from shared import logs, twiml
+from shared.http import FormParams, forbidden, form_params, twiml_response
+from shared.message_log import LogEvent, LogRecord, RecordExistsError
+from shared.opt_outs import keyword_of
+from shared.outbound import ID_PATTERN
+from shared.services import Services, get_services
+from shared.settings import get_settings
+from shared.signatures import is_from_twilio
+from shared.status import UnknownStatusError
+from shared.transitions import TWILIO, inbound_record, twilio_status
+
+Handler = Callable[[func.HttpRequest, FormParams], Awaitable[func.HttpResponse]]
+
+
+async def _guarded(req: func.HttpRequest, handle: Handler) -> func.HttpResponse:
+    if not is_from_twilio(req, get_settings()):
+        return forbidden()
+    return await handle(req, form_params(req))
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+async def _status_callback(req: func.HttpRequest, params: FormParams) -> func.HttpResponse:
+    record_id = req.params.get("id", "")
+    status = params.first("MessageStatus") or params.first("SmsStatus")
+    sid = params.first("MessageSid") or params.first("SmsSid")
+    if not status:
+        status, sid = params.first("CallStatus"), params.first("CallSid")
+    if not ID_PATTERN.match(record_id) or not status:
+        logs.warning("status_callback_unusable", id=record_id, status=status)
+        return twiml_response(twiml.empty_messaging())
+    error_code = _int(params.first("ErrorCode"))
+    services = await get_services()
+    decide = twilio_status(
+        status,
+        sid=sid or None,
+        error_code=error_code,
+        error_message=params.first("ErrorMessage") or None,
+    )
+    try:
+        result = await services.log.update(record_id, decide)
+    except UnknownStatusError:
+        logs.warning("status_callback_unknown_status", id=record_id, status=status)
+        await services.log.add_event(record_id, LogEvent(status, TWILIO, twilio_sid=sid or None))
+        return twiml_response(twiml.empty_messaging())
+    if result is None:
+        logs.warning("status_callback_unknown_id", id=record_id, sid=sid)
+    else:
+        moved = bool(result[1] and result[1].summary.get("status"))
+        logs.info("status_callback", id=record_id, status=status, applied=moved)
+    return twiml_response(twiml.empty_messaging())
+
+
+async def _log_inbound(services: Services, entry: tuple[LogRecord, LogEvent]) -> None:
+    record, event = entry
+    try:
+        await services.log.create(record, event)
+    except RecordExistsError:
+        logs.info("inbound_repeated", id=record.id)
+
+
+async def _incoming_sms(req: func.HttpRequest, params: FormParams) -> func.HttpResponse:
+    services = await get_services()
+    settings = services.settings
+    sender, body = params.first("From"), params.first("Body")
+    sid = params.first("MessageSid") or params.first("SmsSid")
+    if sid:
+        entry = inbound_record(
+            sid, "sms", "received", params.first("To"), sender, body, settings.log_message_bodies
+        )
+        await _log_inbound(services, entry)
+    keyword = keyword_of(body)
+    if keyword is not None and sender:
+        opted_out = await services.opt_outs.apply_keyword(sender, keyword)
+        logs.info("opt_keyword", keyword=keyword, from_=sender, opted_out=opted_out)
+        return twiml_response(twiml.empty_messaging())
+    logs.info("incoming_sms", sid=sid, from_=sender, auto_reply=bool(settings.sms_auto_reply))
+    if settings.sms_auto_reply:
+        return twiml_response(twiml.message_reply(settings.sms_auto_reply))
+    return twiml_response(twiml.empty_messaging())
+
+
+async def _incoming_call(req: func.HttpRequest, params: FormParams) -> func.HttpResponse:
+    services = await get_services()
+    sid = params.first("CallSid")
+    if sid:
+        entry = inbound_record(
+            sid, "call", "ringing", params.first("To"), params.first("From"), None, False
+        )
+        await _log_inbound(services, entry)
+    logs.info(
+        "incoming_call", sid=sid, from_=params.first("From"), mode=services.settings.voice_mode
+    )
+    return twiml_response(twiml.inbound_call(services.settings))
+
+
+async def _menu(req: func.HttpRequest, params: FormParams) -> func.HttpResponse:
+    settings = get_settings()
+    digits = params.first("Digits")
+    logs.info("voice_menu_choice", sid=params.first("CallSid"), digits=digits)
+    return twiml_response(twiml.menu_choice(settings, digits))
+
+
+async def _recorded(req: func.HttpRequest, params: FormParams) -> func.HttpResponse:
+    services = await get_services()
+    sid = params.first("CallSid")
+    recording = params.first("RecordingUrl")
+    if sid and recording:
+        event = LogEvent("voicemail", TWILIO, twilio_sid=sid, note=recording)
+        try:
+            await services.log.add_event(sid, event)
+        except AzureError as exc:
+            logs.error("voicemail_not_logged", sid=sid, error=type(exc).__name__)
+    logs.info("voicemail_recorded", sid=sid, seconds=params.first("RecordingDuration"))
+    return twiml_response(twiml.voicemail_done(services.settings))
+
+
+async def _twiml_message(req: func.HttpRequest, params: FormParams) -> func.HttpResponse:
+    merged = dict(req.params)
+    merged.update({key: values[0] for key, values in params.items() if values})
+    messages = twiml.twimlet_messages_from(merged)
+    voice, language = merged.get("Voice"), merged.get("Language")
+    return twiml_response(twiml.twimlet_message(messages, voice=voice, language=language))
+
+
+async def status_callback(req: func.HttpRequest) -> func.HttpResponse:
+    return await _guarded(req, _status_callback)
+
+
+async def incoming_sms(req: func.HttpRequest) -> func.HttpResponse:
+    return await _guarded(req, _incoming_sms)
+
+
+async def incoming_call(req: func.HttpRequest) -> func.HttpResponse:
+    return await _guarded(req, _incoming_call)
+
+
+async def voice_menu(req: func.HttpRequest) -> func.HttpResponse:
+    return await _guarded(req, _menu)
+
+
+async def voicemail_recorded(req: func.HttpRequest) -> func.HttpResponse:
+    return await _guarded(req, _recorded)
+
+
+async def twiml_message(req: func.HttpRequest) -> func.HttpResponse:
+    return await _guarded(req, _twiml_message)

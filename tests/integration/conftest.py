@@ -1,0 +1,75 @@
+"""The app's functions in process against a real Azurite, with Twilio's transport faked."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import azure.functions as func
+import pytest
+from azure.storage.queue.aio import QueueClient
+
+from shared.services import Services, get_services, reset_services
+from shared.twilio_sender import TwilioSender
+from tests.support.fake_twilio import FakeTwilio
+
+ACCOUNT_SID = "AC" + "a" * 32
+AUTH_TOKEN = "test-auth-token"
+FROM_NUMBER = "+15005550006"
+PUBLIC_BASE_URL = "https://gateway.example.com"
+
+
+@dataclass
+class Gateway:
+    services: Services
+    twilio: FakeTwilio
+
+    @property
+    def queue(self) -> QueueClient:
+        return self.services.queue
+
+    async def queued_messages(self) -> list[func.QueueMessage]:
+        """Drain the outbound queue into trigger-shaped messages, as the host would."""
+        from azure.functions.queue import QueueMessage
+
+        drained: list[func.QueueMessage] = []
+        async for message in self.queue.receive_messages(visibility_timeout=30):
+            drained.append(
+                QueueMessage(
+                    id=message.id,
+                    body=str(message.content).encode(),
+                    dequeue_count=message.dequeue_count,
+                )
+            )
+            await self.queue.delete_message(message)
+        return drained
+
+
+@pytest.fixture
+def gateway_env(storage_connection_string: str) -> dict[str, str]:
+    suffix = secrets.token_hex(4)
+    return {
+        "AzureWebJobsStorage": storage_connection_string,
+        "OUTBOUND_QUEUE": f"outbound-{suffix}",
+        "MESSAGE_LOG_TABLE": f"MessageLog{suffix}",
+        "OPT_OUT_TABLE": f"OptOuts{suffix}",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": FROM_NUMBER,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+    }
+
+
+@pytest.fixture
+async def gateway(
+    gateway_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Gateway]:
+    for name, value in gateway_env.items():
+        monkeypatch.setenv(name, value)
+    await reset_services()
+    services = await get_services()
+    fake = FakeTwilio()
+    services.use_sender(TwilioSender(services.settings, http_client=fake))
+    yield Gateway(services, fake)
+    await reset_services()
