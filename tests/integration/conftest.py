@@ -13,6 +13,7 @@ from azure.storage.queue.aio import QueueClient
 from shared.services import Services, get_services, reset_services
 from shared.twilio_sender import TwilioSender
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.requests import trigger_message
 
 ACCOUNT_SID = "AC" + "a" * 32
 AUTH_TOKEN = "test-auth-token"
@@ -25,23 +26,22 @@ class Gateway:
     services: Services
     twilio: FakeTwilio
 
+    async def reload(self) -> None:
+        """Read settings again (after a test changed the environment), keeping the fake."""
+        await reset_services()
+        self.services = await get_services()
+        self.services.use_sender(TwilioSender(self.services.settings, http_client=self.twilio))
+
     @property
     def queue(self) -> QueueClient:
         return self.services.queue
 
     async def queued_messages(self) -> list[func.QueueMessage]:
         """Drain the outbound queue into trigger-shaped messages, as the host would."""
-        from azure.functions.queue import QueueMessage
-
         drained: list[func.QueueMessage] = []
         async for message in self.queue.receive_messages(visibility_timeout=30):
-            drained.append(
-                QueueMessage(
-                    id=message.id,
-                    body=str(message.content).encode(),
-                    dequeue_count=message.dequeue_count,
-                )
-            )
+            body = str(message.content).encode()
+            drained.append(trigger_message(message.id, body, message.dequeue_count or 1))
             await self.queue.delete_message(message)
         return drained
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from shared.outbound import parse_request
+from shared.services import reset_services
 from tests.integration.conftest import Gateway
 from tests.support.app import user_function
 from tests.support.requests import api_get, api_post
@@ -133,9 +134,7 @@ async def test_status_of_a_call_id_on_the_messages_route_is_404(gateway: Gateway
     created = await user_function("place_call")(api_post("calls", CALL))
     call_id = json.loads(created.get_body())["id"]
 
-    response = await user_function("get_message")(
-        api_get(f"messages/{call_id}", {"id": call_id})
-    )
+    response = await user_function("get_message")(api_get(f"messages/{call_id}", {"id": call_id}))
 
     assert response.status_code == 404
 
@@ -157,8 +156,6 @@ async def test_status_shows_summary_and_history(gateway: Gateway) -> None:
 async def test_storage_down_answers_503_with_retry_after(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.services import reset_services
-
     monkeypatch.setenv(
         "AzureWebJobsStorage",
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
@@ -176,10 +173,8 @@ async def test_storage_down_answers_503_with_retry_after(
 async def test_without_a_default_sender_from_is_required(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.services import reset_services
-
     monkeypatch.delenv("TWILIO_FROM_NUMBER")
-    await reset_services()
+    await gateway.reload()
 
     response = await user_function("send_message")(api_post("messages", SMS))
 

@@ -61,7 +61,7 @@ class FakeTwilio(AsyncHttpClient):  # type: ignore[misc]
         data: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         auth: tuple[str, str] | None = None,
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - twilio's interface
         allow_redirects: bool = False,
     ) -> Response:
         recorded = RecordedRequest(method, url, dict(data or {}), dict(params or {}))

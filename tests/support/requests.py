@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode, urlsplit, parse_qsl
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import azure.functions as func
 from twilio.request_validator import RequestValidator
@@ -40,3 +40,13 @@ def signed_form(
         params=dict(parse_qsl(parts.query)),
         body=urlencode(params).encode(),
     )
+
+
+def trigger_message(message_id: str, body: bytes, dequeue_count: int = 1) -> func.QueueMessage:
+    """A queue message as the host hands it to a queue-triggered function."""
+    from azure.functions.queue import QueueMessage
+
+    message: func.QueueMessage = QueueMessage(  # type: ignore[no-untyped-call]
+        id=message_id, body=body, dequeue_count=dequeue_count
+    )
+    return message

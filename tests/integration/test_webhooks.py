@@ -1,0 +1,246 @@
+"""Twilio-facing functions against Azurite: signatures, callbacks, inbound sms and calls."""
+
+from __future__ import annotations
+
+import json
+from xml.etree import ElementTree
+
+import azure.functions as func
+import pytest
+
+from shared.services import reset_services
+from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, Gateway
+from tests.support.app import user_function
+from tests.support.requests import api_post, signed_form
+
+pytestmark = pytest.mark.integration
+
+CALLER = "+15557654321"
+OUR_NUMBER = "+15005550006"
+
+
+async def call(name: str, request: func.HttpRequest) -> func.HttpResponse:
+    response: func.HttpResponse = await user_function(name)(request)
+    return response
+
+
+def xml(response: func.HttpResponse) -> ElementTree.Element:
+    assert response.mimetype == "text/xml"
+    return ElementTree.fromstring(response.get_body())
+
+
+async def sent_sms(gateway: Gateway) -> str:
+    created = await call("send_message", api_post("messages", {"to": CALLER, "body": "hi"}))
+    record_id: str = json.loads(created.get_body())["id"]
+    (message,) = await gateway.queued_messages()
+    await user_function("outbound_worker")(message)
+    return record_id
+
+
+def status_callback(record_id: str, status: str, **extra: str) -> func.HttpRequest:
+    params = {"MessageSid": "SM" + "1" * 32, "MessageStatus": status, "To": CALLER, **extra}
+    return signed_form(f"{PUBLIC_BASE_URL}/api/twilio/status?id={record_id}", params, AUTH_TOKEN)
+
+
+async def test_status_callbacks_move_the_summary_forward(gateway: Gateway) -> None:
+    record_id = await sent_sms(gateway)
+
+    for status in ("sent", "delivered"):
+        response = await call("twilio_status", status_callback(record_id, status))
+        assert response.status_code == 200
+
+    record = await gateway.services.log.get(record_id)
+    assert record is not None and record.status == "delivered"
+    history = [event.status for event in await gateway.services.log.history(record_id)]
+    assert history == ["accepted", "sending", "queued", "sent", "delivered"]
+
+
+async def test_late_callback_adds_history_but_never_regresses(gateway: Gateway) -> None:
+    record_id = await sent_sms(gateway)
+
+    await call("twilio_status", status_callback(record_id, "delivered"))
+    await call("twilio_status", status_callback(record_id, "sent"))
+
+    record = await gateway.services.log.get(record_id)
+    assert record is not None and record.status == "delivered"
+    history = [event.status for event in await gateway.services.log.history(record_id)]
+    assert history[-2:] == ["delivered", "sent"]
+
+
+async def test_undelivered_callback_records_twilio_error(gateway: Gateway) -> None:
+    record_id = await sent_sms(gateway)
+
+    await call("twilio_status", status_callback(record_id, "undelivered", ErrorCode="30003"))
+
+    record = await gateway.services.log.get(record_id)
+    assert record is not None and record.status == "undelivered" and record.error_code == 30003
+
+
+async def test_call_status_callbacks_use_call_ranks(gateway: Gateway) -> None:
+    created = await call("place_call", api_post("calls", {"to": CALLER, "say": "hi"}))
+    record_id = json.loads(created.get_body())["id"]
+    (message,) = await gateway.queued_messages()
+    await user_function("outbound_worker")(message)
+    url = f"{PUBLIC_BASE_URL}/api/twilio/status?id={record_id}"
+
+    for status in ("ringing", "completed", "in-progress"):
+        params = {"CallSid": "CA" + "2" * 32, "CallStatus": status}
+        await call("twilio_status", signed_form(url, params, AUTH_TOKEN))
+
+    record = await gateway.services.log.get(record_id)
+    assert record is not None and record.status == "completed"
+
+
+async def test_forged_signature_is_refused_with_403(gateway: Gateway) -> None:
+    record_id = await sent_sms(gateway)
+    url = f"{PUBLIC_BASE_URL}/api/twilio/status?id={record_id}"
+    forged = signed_form(url, {"MessageStatus": "delivered"}, "not-the-token")
+
+    response = await call("twilio_status", forged)
+
+    assert response.status_code == 403
+    assert response.get_body() == b""
+    record = await gateway.services.log.get(record_id)
+    assert record is not None and record.status == "queued"
+
+
+async def test_missing_signature_is_refused_with_403(gateway: Gateway) -> None:
+    request = func.HttpRequest(
+        "POST",
+        f"{PUBLIC_BASE_URL}/api/twilio/sms",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body=b"From=%2B15557654321&Body=hi",
+    )
+
+    response = await call("twilio_sms", request)
+
+    assert response.status_code == 403
+
+
+async def test_webhooks_fail_closed_without_an_auth_token(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
+    await reset_services()
+    params = {"From": CALLER, "To": OUR_NUMBER, "Body": "hi"}
+
+    response = await call(
+        "twilio_sms", signed_form(f"{PUBLIC_BASE_URL}/api/twilio/sms", params, AUTH_TOKEN)
+    )
+
+    assert response.status_code == 403
+
+
+def inbound_sms(body: str, sid: str = "SM" + "3" * 32) -> func.HttpRequest:
+    params = {"MessageSid": sid, "From": CALLER, "To": OUR_NUMBER, "Body": body}
+    return signed_form(f"{PUBLIC_BASE_URL}/api/twilio/sms", params, AUTH_TOKEN)
+
+
+async def test_incoming_sms_is_logged_and_answered_empty(gateway: Gateway) -> None:
+    response = await call("twilio_sms", inbound_sms("hello there"))
+
+    root = xml(response)
+    assert root.tag == "Response" and list(root) == []
+    record = await gateway.services.log.get("SM" + "3" * 32)
+    assert record is not None and record.direction == "inbound" and record.body == "hello there"
+
+
+async def test_incoming_sms_gets_the_configured_auto_reply(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMS_AUTO_REPLY", "Thanks, we got it.")
+    await gateway.reload()
+
+    response = await call("twilio_sms", inbound_sms("hello"))
+
+    message = xml(response).find("Message")
+    assert message is not None and message.text == "Thanks, we got it."
+
+
+async def test_stop_opts_out_and_a_later_send_fails_with_21610(gateway: Gateway) -> None:
+    await call("twilio_sms", inbound_sms(" stop "))
+
+    record_id = await sent_sms(gateway)
+
+    record = await gateway.services.log.get(record_id)
+    assert record is not None and record.status == "failed" and record.error_code == 21610
+    assert gateway.twilio.requests == []
+
+
+async def test_start_after_stop_opts_back_in(gateway: Gateway) -> None:
+    await call("twilio_sms", inbound_sms("STOP", sid="SM" + "4" * 32))
+    await call("twilio_sms", inbound_sms("START", sid="SM" + "5" * 32))
+
+    assert not await gateway.services.opt_outs.is_opted_out(CALLER)
+
+
+def inbound_call() -> func.HttpRequest:
+    params = {"CallSid": "CA" + "6" * 32, "From": CALLER, "To": OUR_NUMBER, "CallStatus": "ringing"}
+    return signed_form(f"{PUBLIC_BASE_URL}/api/twilio/voice", params, AUTH_TOKEN)
+
+
+@pytest.mark.parametrize(
+    ("settings", "verb"),
+    [
+        ({"VOICE_GREETING": "Hello"}, "Hangup"),
+        ({"VOICE_FORWARD_TO": "+15550001111"}, "Dial"),
+        ({"VOICE_MODE": "voicemail"}, "Record"),
+        ({"VOICE_MENU": '{"1": {"say": "Open 9 to 5"}}'}, "Gather"),
+        ({"VOICE_MODE": "reject"}, "Reject"),
+    ],
+)
+async def test_incoming_call_is_answered_by_the_configured_mode(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch, settings: dict[str, str], verb: str
+) -> None:
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    await gateway.reload()
+
+    response = await call("twilio_voice", inbound_call())
+
+    assert verb in [element.tag for element in xml(response)]
+    record = await gateway.services.log.get("CA" + "6" * 32)
+    assert record is not None and record.kind == "call" and record.direction == "inbound"
+
+
+async def test_menu_choice_speaks_the_configured_text(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOICE_MENU", '{"1": {"say": "Open 9 to 5"}}')
+    await gateway.reload()
+    params = {"CallSid": "CA" + "7" * 32, "Digits": "1"}
+
+    response = await call(
+        "twilio_voice_menu",
+        signed_form(f"{PUBLIC_BASE_URL}/api/twilio/voice/menu", params, AUTH_TOKEN),
+    )
+
+    say = xml(response).find("Say")
+    assert say is not None and say.text == "Open 9 to 5"
+
+
+async def test_voicemail_recording_is_added_to_the_call_history(gateway: Gateway) -> None:
+    await call("twilio_voice", inbound_call())
+    params = {"CallSid": "CA" + "6" * 32, "RecordingUrl": "https://api.twilio.com/rec/RE1"}
+
+    await call(
+        "twilio_voicemail",
+        signed_form(f"{PUBLIC_BASE_URL}/api/twilio/voice/recorded", params, AUTH_TOKEN),
+    )
+
+    history = await gateway.services.log.history("CA" + "6" * 32)
+    assert history[-1].status == "voicemail" and history[-1].note == params["RecordingUrl"]
+
+
+async def test_twiml_message_says_and_plays_like_the_twimlet(gateway: Gateway) -> None:
+    url = (
+        f"{PUBLIC_BASE_URL}/api/twiml/message?Message%5B0%5D=Hello"
+        "&Message%5B1%5D=https%3A%2F%2Fexample.com%2Fa.mp3"
+    )
+
+    response = await call("twiml_message", signed_form(url, {"CallSid": "CA1"}, AUTH_TOKEN))
+
+    assert [(el.tag, el.text) for el in xml(response)] == [
+        ("Say", "Hello"),
+        ("Play", "https://example.com/a.mp3"),
+    ]

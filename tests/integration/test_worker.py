@@ -1,0 +1,239 @@
+"""The queue worker against Azurite, with Twilio's transport faked."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+
+import azure.functions as func
+import pytest
+
+from shared import worker
+from shared.message_log import utcnow
+from shared.outbound import parse_request
+from shared.transitions import AMBIGUOUS, claim, new_outbound_record
+from tests.integration.conftest import Gateway
+from tests.support.app import user_function
+from tests.support.fake_twilio import CannedFailure
+from tests.support.requests import api_post, trigger_message
+
+pytestmark = pytest.mark.integration
+
+SMS = {"kind": "sms", "to": "+15551234567", "body": "hello"}
+
+
+def queue_message(
+    document: object, *, dequeue_count: int = 1, base64_encoded: bool = False
+) -> func.QueueMessage:
+    text = json.dumps(document)
+    if base64_encoded:
+        text = base64.b64encode(text.encode()).decode()
+    return trigger_message("m-1", text.encode(), dequeue_count)
+
+
+async def run_worker(message: func.QueueMessage) -> None:
+    await user_function("outbound_worker")(message)
+
+
+async def status_of(gateway: Gateway, record_id: str) -> str:
+    record = await gateway.services.log.get(record_id)
+    assert record is not None
+    return record.status
+
+
+async def test_api_request_is_sent_and_records_sid(gateway: Gateway) -> None:
+    await user_function("send_message")(api_post("messages", {"to": "+15551234567", "body": "hi"}))
+    (message,) = await gateway.queued_messages()
+
+    await run_worker(message)
+
+    (create,) = gateway.twilio.creates
+    record_id = json.loads(message.get_body())["id"]
+    assert create.data["To"] == "+15551234567"
+    assert create.data["StatusCallback"].endswith(f"/api/twilio/status?id={record_id}")
+    record = await gateway.services.log.get(record_id)
+    assert record is not None
+    assert record.status == "queued" and record.twilio_sid and record.twilio_sid.startswith("SM")
+    assert record.attempts == 1
+
+
+async def test_plain_json_from_another_service_is_logged_and_sent(gateway: Gateway) -> None:
+    await run_worker(queue_message({**SMS, "id": "plain-1"}))
+
+    assert len(gateway.twilio.creates) == 1
+    record = await gateway.services.log.get("plain-1")
+    assert record is not None and record.source == "queue" and record.status == "queued"
+
+
+async def test_base64_json_is_decoded_and_sent(gateway: Gateway) -> None:
+    await run_worker(queue_message({**SMS, "id": "b64-1"}, base64_encoded=True))
+
+    assert await status_of(gateway, "b64-1") == "queued"
+
+
+async def test_redelivered_message_with_a_sid_is_not_sent_again(gateway: Gateway) -> None:
+    message = queue_message({**SMS, "id": "again-1"})
+
+    await run_worker(message)
+    await run_worker(queue_message({**SMS, "id": "again-1"}, dequeue_count=2))
+
+    assert len(gateway.twilio.creates) == 1
+
+
+async def test_invalid_message_is_rejected_not_retried(gateway: Gateway) -> None:
+    await run_worker(queue_message({"kind": "sms", "id": "bad-1", "to": "nope", "body": "x"}))
+
+    record = await gateway.services.log.get("bad-1")
+    assert record is not None and record.status == "rejected"
+    assert record.error_message is not None and "invalid_to" in record.error_message
+    assert gateway.twilio.creates == []
+
+
+async def test_undecodable_message_is_rejected_under_the_queue_message_id(gateway: Gateway) -> None:
+    await run_worker(trigger_message("raw-queue-id", b"not json at all"))
+
+    record = await gateway.services.log.get("raw-queue-id")
+    assert record is not None and record.status == "rejected"
+
+
+async def test_permanent_twilio_error_is_recorded_and_not_retried(gateway: Gateway) -> None:
+    gateway.twilio.fail_next(CannedFailure(400, 21211, "The 'To' number is not valid"))
+
+    await run_worker(queue_message({**SMS, "id": "perm-1"}))
+
+    record = await gateway.services.log.get("perm-1")
+    assert record is not None and record.status == "failed"
+    assert record.error_code == 21211
+
+
+async def test_transient_twilio_error_is_raised_for_the_host_to_retry(gateway: Gateway) -> None:
+    gateway.twilio.fail_next(CannedFailure(429, 20429, "Too Many Requests"))
+
+    with pytest.raises(worker.RetryableSendError):
+        await run_worker(queue_message({**SMS, "id": "trans-1"}))
+
+    record = await gateway.services.log.get("trans-1")
+    assert record is not None and record.status == "sending" and record.last_outcome == "not_sent"
+
+
+async def test_retry_after_a_clean_refusal_sends_without_reconciling(gateway: Gateway) -> None:
+    gateway.twilio.fail_next(CannedFailure(429, 20429, "Too Many Requests"))
+    with pytest.raises(worker.RetryableSendError):
+        await run_worker(queue_message({**SMS, "id": "trans-2"}))
+
+    await run_worker(queue_message({**SMS, "id": "trans-2"}, dequeue_count=2))
+
+    assert [request.method for request in gateway.twilio.requests] == ["POST", "POST"]
+    assert await status_of(gateway, "trans-2") == "queued"
+
+
+async def test_last_attempt_records_failed_before_raising(gateway: Gateway) -> None:
+    gateway.twilio.fail_next(CannedFailure(503, 20503, "Service Unavailable"))
+    last = worker.max_dequeue_count()
+
+    with pytest.raises(worker.RetryableSendError):
+        await run_worker(queue_message({**SMS, "id": "last-1"}, dequeue_count=last))
+
+    record = await gateway.services.log.get("last-1")
+    assert record is not None and record.status == "failed"
+    assert record.error_message is not None and "gave up after" in record.error_message
+
+
+async def test_ambiguous_failure_is_reconciled_with_twilio_before_resending(
+    gateway: Gateway,
+) -> None:
+    gateway.twilio.fail_next(CannedFailure(500, 20500, "created, then failed"))
+    with pytest.raises(worker.RetryableSendError):
+        await run_worker(queue_message({**SMS, "id": "amb-1"}))
+    record = await gateway.services.log.get("amb-1")
+    assert record is not None and record.last_outcome == AMBIGUOUS
+    gateway.twilio.listed = [
+        {
+            "sid": "SM" + "b" * 32,
+            "status": "sent",
+            "to": SMS["to"],
+            "body": SMS["body"],
+            "date_created": utcnow().strftime("%a, %d %b %Y %H:%M:%S +0000"),
+        }
+    ]
+
+    await run_worker(queue_message({**SMS, "id": "amb-1"}, dequeue_count=2))
+
+    assert [request.method for request in gateway.twilio.requests] == ["POST", "GET"]
+    record = await gateway.services.log.get("amb-1")
+    assert record is not None and record.twilio_sid == "SM" + "b" * 32
+
+
+async def test_ambiguous_failure_not_found_at_twilio_is_sent_again(gateway: Gateway) -> None:
+    gateway.twilio.fail_next(CannedFailure(500, 20500, "lost"))
+    with pytest.raises(worker.RetryableSendError):
+        await run_worker(queue_message({**SMS, "id": "amb-2"}))
+
+    await run_worker(queue_message({**SMS, "id": "amb-2"}, dequeue_count=2))
+
+    assert [request.method for request in gateway.twilio.requests] == ["POST", "GET", "POST"]
+    assert await status_of(gateway, "amb-2") == "queued"
+
+
+async def test_fresh_claim_by_another_invocation_is_not_sent_twice(gateway: Gateway) -> None:
+    request = parse_request({**SMS, "id": "busy-1"})
+    await gateway.services.log.create(
+        *new_outbound_record(request, source="queue", store_bodies=True)
+    )
+    record = await gateway.services.log.get("busy-1")
+    assert record is not None
+    await gateway.services.log.update("busy-1", claim(record, utcnow()))
+
+    with pytest.raises(worker.SendInProgressError):
+        await run_worker(queue_message({**SMS, "id": "busy-1"}, dequeue_count=2))
+
+    assert gateway.twilio.creates == []
+
+
+async def test_opted_out_recipient_is_failed_with_21610_without_calling_twilio(
+    gateway: Gateway,
+) -> None:
+    await gateway.services.opt_outs.apply_keyword(SMS["to"], "STOP")
+
+    await run_worker(queue_message({**SMS, "id": "opt-1"}))
+
+    record = await gateway.services.log.get("opt-1")
+    assert record is not None and record.status == "failed" and record.error_code == 21610
+    assert gateway.twilio.requests == []
+
+
+async def test_reused_id_with_another_payload_is_not_sent(gateway: Gateway) -> None:
+    await run_worker(queue_message({**SMS, "id": "clash-1"}))
+
+    await run_worker(queue_message({**SMS, "id": "clash-1", "body": "different"}))
+
+    assert len(gateway.twilio.creates) == 1
+
+
+async def test_future_send_at_is_deferred_back_to_the_queue(gateway: Gateway) -> None:
+    send_at = (utcnow() + timedelta(hours=2)).isoformat()
+
+    await run_worker(queue_message({**SMS, "id": "later-1", "send_at": send_at}))
+
+    assert gateway.twilio.requests == []
+    assert await gateway.queued_messages() == []  # hidden until send_at
+    properties = await gateway.queue.get_queue_properties()
+    assert properties.approximate_message_count == 1
+
+
+async def test_call_with_say_sends_inline_twiml(gateway: Gateway) -> None:
+    await run_worker(
+        queue_message({"kind": "call", "id": "call-1", "to": "+15551234567", "say": "Hi"})
+    )
+
+    (create,) = gateway.twilio.creates
+    assert create.path.endswith("/Calls.json")
+    assert "<Say>Hi</Say>" in create.data["Twiml"]
+    assert await status_of(gateway, "call-1") == "queued"
+
+
+def test_max_dequeue_count_is_read_from_host_json() -> None:
+    host = json.loads(worker.HOST_JSON.read_text())
+
+    assert worker.max_dequeue_count() == host["extensions"]["queues"]["maxDequeueCount"]
