@@ -1,0 +1,189 @@
+"""Playing the other side: a phone that texts or calls the application, or presses keys."""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import Any
+
+from localdev.twilio_sim.lifecycle import call_params
+from localdev.twilio_sim.resources import API_VERSION, new_sid, num_segments
+from localdev.twilio_sim.state import SimState
+from localdev.twilio_sim.store import CallRecord, InboundRecord, MessageRecord, TwimlRecord
+from localdev.twilio_sim.twiml import DOCUMENT_PARSE_FAILURE, TwimlDocumentError, check_twiml
+from localdev.twilio_sim.validation import is_http_url
+from localdev.twilio_sim.webhooks import WebhookReply
+
+
+class InboundSpecError(ValueError):
+    """A /_sim/inbound request that does not say enough to play the other side."""
+
+
+class UnknownCallError(LookupError):
+    """Digits were sent for a call the simulator never saw."""
+
+
+def _object(payload: object) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise InboundSpecError("expected a JSON object")
+    return payload
+
+
+def _text(payload: dict[str, Any], name: str, default: str | None = None) -> str:
+    value = payload.get(name, default)
+    if not isinstance(value, str) or value == "":
+        raise InboundSpecError(f"'{name}' is required and must be a string")
+    return value
+
+
+def _url(payload: dict[str, Any]) -> str:
+    url = _text(payload, "url")
+    if not is_http_url(url):
+        raise InboundSpecError(f"'url' must be an absolute http(s) URL, got {url!r}")
+    return url
+
+
+def _extra(payload: dict[str, Any]) -> dict[str, str]:
+    extra = payload.get("params", {})
+    if not isinstance(extra, dict):
+        raise InboundSpecError("'params' must be an object of strings")
+    return {str(key): str(value) for key, value in extra.items()}
+
+
+def _method(payload: dict[str, Any]) -> str:
+    method = str(payload.get("method", "POST")).upper()
+    if method not in ("GET", "POST"):
+        raise InboundSpecError("'method' must be GET or POST")
+    return method
+
+
+def _record(state: SimState, kind: str, reply: WebhookReply, sid: str | None) -> InboundRecord:
+    record = InboundRecord(
+        kind=kind,
+        url=reply.url,
+        method=reply.method,
+        params=dict(reply.params),
+        signature=reply.signature,
+        status=reply.status,
+        content_type=reply.content_type,
+        body=reply.body,
+        error=reply.error,
+        sid=sid,
+    )
+    state.store.inbound.append(record)
+    return record
+
+
+async def inbound_sms(state: SimState, payload: object) -> InboundRecord:
+    data = _object(payload)
+    url = _url(data)
+    media = data.get("media_urls", [])
+    if not isinstance(media, list) or not all(isinstance(item, str) for item in media):
+        raise InboundSpecError("'media_urls' must be a list of URLs")
+    body = str(data.get("body", ""))
+    service = data.get("messaging_service_sid")
+    sid = new_sid("MM" if media else "SM", state.rng)
+    message = MessageRecord(
+        sid=sid,
+        account_sid=state.config.account_sid,
+        to=_text(data, "to"),
+        from_=_text(data, "from"),
+        body=body,
+        media_urls=list(media),
+        messaging_service_sid=None if service is None else str(service),
+        status="received",
+        num_segments=num_segments(body),
+        direction="inbound",
+    )
+    message.date_sent = message.date_created
+    state.store.messages[sid] = message
+    params = {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "SmsMessageSid": sid,
+        "AccountSid": message.account_sid,
+        "From": message.from_ or "",
+        "To": message.to,
+        "Body": body,
+        "NumMedia": str(len(media)),
+        "NumSegments": str(message.num_segments),
+        "SmsStatus": "received",
+        "ApiVersion": API_VERSION,
+    }
+    if message.messaging_service_sid is not None:
+        params["MessagingServiceSid"] = message.messaging_service_sid
+    for index, media_url in enumerate(media):
+        params[f"MediaUrl{index}"] = media_url
+        guessed, _ = mimetypes.guess_type(media_url)
+        params[f"MediaContentType{index}"] = guessed or "image/jpeg"
+    params.update(_extra(data))
+    reply = await state.webhooks.request(url, _method(data), params)
+    return _record(state, "sms", reply, sid)
+
+
+async def inbound_call(state: SimState, payload: object) -> InboundRecord:
+    data = _object(payload)
+    url = _url(data)
+    sid = new_sid("CA", state.rng)
+    method = _method(data)
+    call = CallRecord(
+        sid=sid,
+        account_sid=state.config.account_sid,
+        to=_text(data, "to"),
+        from_=_text(data, "from"),
+        status="ringing",
+        direction="inbound",
+        url=url,
+        method=method,
+    )
+    state.store.calls[sid] = call
+    params = call_params(call, "ringing")
+    params.update(_extra(data))
+    reply = await state.webhooks.request(url, method, params)
+    call.twiml_record = _answer_record(reply)
+    call.set_status("failed" if call.twiml_record.error_code is not None else "in-progress")
+    return _record(state, "call", reply, sid)
+
+
+def _answer_record(reply: WebhookReply) -> TwimlRecord:
+    record = TwimlRecord(
+        source="url",
+        url=reply.url,
+        method=reply.method,
+        params=dict(reply.params),
+        signature=reply.signature,
+        http_status=reply.status,
+        twiml=reply.body,
+    )
+    if reply.status is None or not 200 <= reply.status < 300:
+        record.error_code = 11200
+        record.error = reply.error or f"the voice URL answered HTTP {reply.status}"
+        return record
+    try:
+        check_twiml(reply.body or "")
+    except TwimlDocumentError as error:
+        record.error_code = DOCUMENT_PARSE_FAILURE
+        record.error = str(error)
+    return record
+
+
+async def inbound_digits(state: SimState, payload: object) -> InboundRecord:
+    """A Gather follow-up: the call's own parameters plus the keys the caller pressed."""
+    data = _object(payload)
+    url = _url(data)
+    call_sid = _text(data, "call_sid")
+    call = state.store.calls.get(call_sid)
+    if call is None:
+        raise UnknownCallError(call_sid)
+    params = call_params(call, "in-progress")
+    params["Digits"] = _text(data, "digits")
+    params.update(_extra(data))
+    reply = await state.webhooks.request(url, _method(data), params)
+    return _record(state, "digits", reply, call_sid)
+
+
+async def generic_webhook(state: SimState, payload: object) -> InboundRecord:
+    data = _object(payload)
+    url = _url(data)
+    reply = await state.webhooks.request(url, _method(data), _extra(data))
+    sid = reply.params.get("CallSid") or reply.params.get("MessageSid")
+    return _record(state, "webhook", reply, sid)

@@ -1,0 +1,166 @@
+"""A stand-in application for tests: records what 'Twilio' sent and checks every signature."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from types import TracebackType
+
+from aiohttp import encode_basic_auth, web
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+DEFAULT_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Say>Hello</Say></Response>'
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    path: str
+    method: str
+    url: str
+    params: dict[str, str]
+    signature: str | None
+    signature_valid: bool
+
+
+@dataclass(frozen=True)
+class CannedReply:
+    status: int = 200
+    body: str = DEFAULT_TWIML
+    content_type: str = "text/xml"
+
+
+class WebhookReceiver:
+    """Answers every path with a canned reply (TwiML by default) unless told otherwise."""
+
+    def __init__(self, auth_token: str, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.requests: list[ReceivedRequest] = []
+        self._validator = RequestValidator(auth_token)
+        self._replies: dict[str, CannedReply] = {}
+        self._arrived = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._sock: socket.socket | None = None
+        self.port: int | None = None
+
+    def url(self, path: str) -> str:
+        if self.port is None:
+            raise RuntimeError("the receiver is not running")
+        return f"http://{self.host}:{self.port}{path}"
+
+    def reply(
+        self, path: str, body: str, status: int = 200, content_type: str = "text/xml"
+    ) -> None:
+        self._replies[path] = CannedReply(status=status, body=body, content_type=content_type)
+
+    def received(self, path: str) -> list[ReceivedRequest]:
+        return [request for request in self.requests if request.path == path]
+
+    async def wait_for(self, path: str, count: int, within: float = 5.0) -> list[ReceivedRequest]:
+        async def enough() -> None:
+            async with self._arrived:
+                await self._arrived.wait_for(lambda: len(self.received(path)) >= count)
+
+        await asyncio.wait_for(enough(), within)
+        return self.received(path)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        form = await request.post() if request.method == "POST" else {}
+        params = {key: str(value) for key, value in form.items()}
+        signature = request.headers.get("X-Twilio-Signature")
+        url = str(request.url)
+        valid = signature is not None and bool(self._validator.validate(url, params, signature))
+        received = ReceivedRequest(
+            path=request.path,
+            method=request.method,
+            url=url,
+            params=params if request.method == "POST" else dict(request.query),
+            signature=signature,
+            signature_valid=valid,
+        )
+        async with self._arrived:
+            self.requests.append(received)
+            self._arrived.notify_all()
+        canned = self._replies.get(request.path, CannedReply())
+        return web.Response(
+            status=canned.status, text=canned.body, content_type=canned.content_type
+        )
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind((self.host, 0))
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.SockSite(self._runner, sock).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    async def __aenter__(self) -> WebhookReceiver:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+class HeaderAuthTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """Twilio's async client, minus aiohttp's deprecated BasicAuth (its warning fails tests)."""
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - twilio's signature
+        allow_redirects: bool = False,
+    ) -> Response:
+        if auth is not None:
+            headers = {**(headers or {}), "Authorization": encode_basic_auth(*auth)}
+        response: Response = await super().request(
+            method,
+            url,
+            params=params,
+            data=data,
+            headers=headers,
+            auth=None,
+            timeout=timeout,
+            allow_redirects=allow_redirects,
+        )
+        return response
+
+
+@asynccontextmanager
+async def official_client(
+    base_url: str, username: str, password: str, account_sid: str | None = None
+) -> AsyncIterator[Client]:
+    """Twilio's own async client, pointed at the simulator and closed afterwards."""
+    http_client = HeaderAuthTwilioHttpClient()
+    try:
+        client = Client(username, password, account_sid=account_sid, http_client=http_client)
+        client.api.base_url = base_url
+        yield client
+    finally:
+        await http_client.close()
