@@ -170,6 +170,7 @@ def twilio_status(
     error_message: str | None = None,
     outcome: str | None = None,
     note: str | None = None,
+    from_: str | None = None,
 ) -> Decider:
     """Twilio's word on a record (send result or callback): forward only, history always."""
 
@@ -189,6 +190,8 @@ def twilio_status(
         summary: dict[str, object] = {}
         if sid and not record.twilio_sid:
             summary["twilio_sid"] = sid
+        if from_ and not record.from_:
+            summary["from_"] = from_
         if outcome:
             summary["last_outcome"] = outcome
         if rank > record.status_rank:

@@ -8,6 +8,7 @@ The client's own retry option stays off: a retried POST after a 5xx can send twi
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,12 +26,16 @@ CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 RECONCILE_SKEW = timedelta(minutes=2)
 # 4xx statuses Twilio uses for requests that will fail the same way every time.
 _PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 405, 409, 413, 415, 422})
+# twilio's HTTP client logs every request at INFO, query strings with phone numbers included.
+_HTTP_LOGGER = logging.getLogger("gateway.twilio_http")
+_HTTP_LOGGER.setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
 class SentResult:
     sid: str
     status: str
+    from_: str | None = None
 
 
 class PermanentSendError(Exception):
@@ -131,7 +136,7 @@ class TwilioSender:
             message = await self._guarded(
                 self._client.messages.create_async(to=request.to, **params)
             )
-            return SentResult(str(message.sid), str(message.status))
+            return _result(message)
         if callback:
             params["status_callback_event"] = CALL_EVENTS
         if request.url:
@@ -139,7 +144,7 @@ class TwilioSender:
         else:
             params["twiml"] = request.twiml or _say_twiml(request.say or "")
         call = await self._guarded(self._client.calls.create_async(to=request.to, **params))
-        return SentResult(str(call.sid), str(call.status))
+        return _result(call)
 
     async def find_sent(self, request: OutboundRequest, since: datetime) -> SentResult | None:
         """Look in Twilio's own records for a send that an earlier attempt may have made.
@@ -157,13 +162,19 @@ class TwilioSender:
                 if (created is None or created >= after) and (message.body or "") == (
                     request.body or ""
                 ):
-                    return SentResult(str(message.sid), str(message.status))
+                    return _result(message)
             return None
         calls = await self._guarded(self._client.calls.list_async(to=request.to, limit=50))
         for call in calls:
             if call.date_created is None or call.date_created >= after:
-                return SentResult(str(call.sid), str(call.status))
+                return _result(call)
         return None
+
+
+def _result(resource: Any) -> SentResult:
+    # Twilio's library names the field ``from_`` on messages and ``_from`` on calls.
+    sender = getattr(resource, "from_", None) or getattr(resource, "_from", None)
+    return SentResult(str(resource.sid), str(resource.status), str(sender) if sender else None)
 
 
 def _say_twiml(text: str) -> str:

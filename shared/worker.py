@@ -154,7 +154,12 @@ async def _send(
         if found is not None:
             await services.log.update(
                 request.id,
-                twilio_status(found.status, sid=found.sid, note="found at Twilio on reconcile"),
+                twilio_status(
+                    found.status,
+                    sid=found.sid,
+                    from_=found.from_,
+                    note="found at Twilio on reconcile",
+                ),
             )
             logs.info("send_reconciled", id=request.id, sid=found.sid)
             return
@@ -195,6 +200,6 @@ async def _call_twilio(
         )
         raise RetryableSendError(exc.reason) from exc
     await services.log.update(
-        request.id, twilio_status(result.status, sid=result.sid, outcome="sent")
+        request.id, twilio_status(result.status, sid=result.sid, outcome="sent", from_=result.from_)
     )
     logs.info("sent", id=request.id, sid=result.sid, status=result.status, to=request.to)

@@ -1,0 +1,110 @@
+"""``make dev``: the whole loop on this machine until Ctrl-C.
+
+Starts Azurite (when the app uses development storage), the Twilio simulator (when
+``TWILIO_API_BASE_URL`` points at this machine) and the local Functions host, then prints
+what to paste to send a first SMS and read its status.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sys
+import time
+
+from localdev.azurite import PROJECT_ROOT, Azurite
+from localdev.host.keys import resolve_keys
+from localdev.stack import DEV_STORAGE, Stack, StackStartError, read_settings, simulator_port
+
+SETTINGS = PROJECT_ROOT / "local.settings.json"
+EXAMPLE = PROJECT_ROOT / "local.settings.json.example"
+LOGS = PROJECT_ROOT / ".localdev" / "logs"
+HOST_PORT = 7071
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def banner(stack: Stack, key: str, sim_port: int | None) -> str:
+    base = stack.base_url
+    lines = [
+        "",
+        "The gateway is running.",
+        f"  Functions host     {base}/api/  (function key: {key})",
+        f"  Twilio simulator   http://127.0.0.1:{sim_port}/_sim/messages"
+        if sim_port
+        else "  Twilio             the real API (TWILIO_API_BASE_URL is not local)",
+        "  Azurite            127.0.0.1:10000-10002",
+        f"  Logs               {LOGS}/",
+        "",
+        "Send an SMS:",
+        f"  curl -s -X POST {base}/api/messages -H 'x-functions-key: {key}' \\",
+        "    -H 'Content-Type: application/json' -H 'Idempotency-Key: hello-1' \\",
+        """    -d '{"to": "+15551234567", "body": "Hello from the gateway"}'""",
+        "Read its status and history:",
+        f"  curl -s {base}/api/messages/hello-1 -H 'x-functions-key: {key}'",
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    if not SETTINGS.exists():
+        shutil.copyfile(EXAMPLE, SETTINGS)
+        print(f"Created {SETTINGS.name} from the example; edit it to change settings.")
+    values = read_settings(SETTINGS)
+    azurite = None
+    if values.get("AzureWebJobsStorage", "").strip() == DEV_STORAGE:
+        if _port_free(10001):
+            azurite = Azurite(10000, 10001, 10002, in_memory=False, log_path=LOGS / "azurite.log")
+            LOGS.mkdir(parents=True, exist_ok=True)
+        else:
+            print("Storage ports are in use: using the Azurite that is already running.")
+            values.pop("AzureWebJobsStorage")
+    if not _port_free(HOST_PORT):
+        print(f"Port {HOST_PORT} is in use: is another `make dev` running?", file=sys.stderr)
+        return 1
+    key = resolve_keys(PROJECT_ROOT).function_key
+    sim_port = simulator_port(values)
+    stack = Stack(
+        host_port=HOST_PORT,
+        settings=values,
+        function_key=key,
+        azurite=azurite,
+        log_dir=LOGS,
+        on_console=("host",),
+    )
+    stopping = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        stack.start()
+    except StackStartError as exc:
+        print(f"make dev: {exc}", file=sys.stderr)
+        return 1
+    print(banner(stack, key, sim_port), flush=True)
+    try:
+        while not stopping:
+            exited = stack.poll()
+            if exited:
+                print(f"{exited} stopped unexpectedly; see {LOGS}/{exited}.log", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+    finally:
+        print("Stopping...", flush=True)
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""The whole local loop as processes: Azurite, the Twilio simulator and the local host.
+
+``make dev`` runs it on the usual ports; end-to-end tests run it on free ports. Each part is
+its own process, as in Azure, so the tests drive the app only over HTTP and the queue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+from urllib.parse import urlsplit
+
+from localdev.azurite import PROJECT_ROOT, Azurite
+from localdev.ports import wait_for_port
+
+DEV_STORAGE = "UseDevelopmentStorage=true"
+
+
+class StackStartError(RuntimeError):
+    """A part of the stack did not come up; the message says which and where its log is."""
+
+
+def read_settings(path: Path) -> dict[str, str]:
+    values = json.loads(path.read_text(encoding="utf-8")).get("Values", {})
+    return {str(name): str(value) for name, value in values.items()}
+
+
+def simulator_port(values: dict[str, str]) -> int | None:
+    """The simulator runs only when the app is pointed at a local Twilio stand-in."""
+    base = values.get("TWILIO_API_BASE_URL", "")
+    parts = urlsplit(base)
+    if parts.hostname in ("127.0.0.1", "localhost") and parts.port:
+        return parts.port
+    return None
+
+
+@dataclass
+class Stack:
+    """Starts the parts in order, waits for each, and stops them all on exit."""
+
+    app_dir: Path = PROJECT_ROOT
+    host_port: int = 7071
+    settings: dict[str, str] = field(default_factory=dict)
+    function_key: str | None = None
+    azurite: Azurite | None = None
+    log_dir: Path | None = None
+    on_console: tuple[str, ...] = ()
+    _processes: list[tuple[str, subprocess.Popen[bytes], IO[bytes] | None]] = field(
+        default_factory=list, init=False
+    )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.host_port}"
+
+    def environment(self) -> dict[str, str]:
+        env = {**os.environ, **self.settings}
+        if self.azurite is not None:
+            env["AzureWebJobsStorage"] = self.azurite.connection_string
+        if self.function_key:
+            env["LOCALDEV_FUNCTION_KEY"] = self.function_key
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])
+        )
+        return env
+
+    def _spawn(self, name: str, args: list[str], port: int) -> None:
+        to_file = self.log_dir is not None and name not in self.on_console
+        log_file = (self.log_dir / f"{name}.log").open("ab") if to_file and self.log_dir else None
+        process = subprocess.Popen(  # noqa: S603 - our own modules, fixed arguments
+            [sys.executable, "-m", *args],
+            env=self.environment(),
+            cwd=self.app_dir,
+            stdout=log_file,
+            stderr=subprocess.STDOUT if log_file else None,
+        )
+        self._processes.append((name, process, log_file))
+        try:
+            wait_for_port(port, timeout=60)
+        except TimeoutError:
+            where = f"; see {self.log_dir / f'{name}.log'}" if log_file and self.log_dir else ""
+            raise StackStartError(f"{name} did not listen on port {port}{where}") from None
+        if process.poll() is not None:
+            raise StackStartError(f"{name} exited with {process.returncode}")
+
+    def start(self) -> Stack:
+        if self.log_dir:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            if self.azurite is not None:
+                self.azurite.start()
+            sim_port = simulator_port({**self.settings})
+            if sim_port is not None:
+                self._spawn(
+                    "twilio_sim", ["localdev.twilio_sim", "--port", str(sim_port)], sim_port
+                )
+            host_args = [
+                "localdev.host",
+                "--app-dir",
+                str(self.app_dir),
+                "--port",
+                str(self.host_port),
+            ]
+            self._spawn("host", host_args, self.host_port)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def poll(self) -> str | None:
+        """The name of a part that has exited, if any."""
+        for name, process, _ in self._processes:
+            if process.poll() is not None:
+                return name
+        return None
+
+    def stop(self) -> None:
+        for _, process, _ in reversed(self._processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for _, process, log_file in reversed(self._processes):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if log_file is not None:
+                log_file.close()
+        self._processes.clear()
+        if self.azurite is not None:
+            self.azurite.stop()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
