@@ -12,7 +12,7 @@ from typing import Any
 
 logger = logging.getLogger("gateway")
 
-_NUMBER = re.compile(r"\+?\d{7,15}")
+_NUMBER = re.compile(r"\+\d{7,15}")
 
 
 def mask_number(number: str | None) -> str:
@@ -31,12 +31,16 @@ def mask_numbers_in(text: str) -> str:
 _MASKED_FIELDS = frozenset({"to", "from_", "from", "number", "forward_to"})
 
 
+def _masked(key: str, value: Any) -> Any:
+    if key in _MASKED_FIELDS and value:
+        return mask_number(str(value))
+    if isinstance(value, str):
+        return mask_numbers_in(value)
+    return value
+
+
 def log(level: int, event: str, **fields: Any) -> None:
-    clean = {
-        key: mask_number(str(value)) if key in _MASKED_FIELDS and value else value
-        for key, value in fields.items()
-        if value is not None
-    }
+    clean = {key: _masked(key, value) for key, value in fields.items() if value is not None}
     text = " ".join([event, *(f"{key}={value}" for key, value in clean.items())])
     logger.log(level, text, extra={"custom_dimensions": {"event": event, **clean}})
 

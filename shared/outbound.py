@@ -212,7 +212,7 @@ def _call_fields(data: dict[str, Any]) -> dict[str, Any]:
             "say_too_long", f"'say' can be at most {MAX_SAY} characters", "say"
         )
     url = _string(data, "url")
-    return {"say": say, "twiml": _twiml(data), "url": _http_url(url, "url") if url else None}
+    return {"say": say, "twiml": _twiml(data), "url": _http_url(url, "url") if url is not None else None}
 
 
 def parse_request(
@@ -244,7 +244,8 @@ def parse_request(
     if resolved is None:
         raise InvalidRequestError("missing_kind", "'kind' is required: 'sms' or 'call'", "kind")
 
-    request_id = _string(data, "id") or default_id or str(uuid.uuid4())
+    given_id = _string(data, "id")
+    request_id = given_id if given_id is not None else default_id or str(uuid.uuid4())
     if not ID_PATTERN.match(request_id):
         raise InvalidRequestError(
             "invalid_id", "'id' must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'", "id"

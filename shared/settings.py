@@ -57,7 +57,7 @@ class TwilioCredentials:
 
 @dataclass(frozen=True)
 class Settings:
-    storage_connection: str
+    storage_connection: str = field(repr=False)
     outbound_queue: str = "outbound"
     message_log_table: str = "MessageLog"
     opt_out_table: str = "OptOuts"

@@ -23,7 +23,8 @@ def public_url(req: func.HttpRequest, settings: Settings) -> str:
     seen = urlsplit(req.url)
     if settings.public_base_url:
         base = urlsplit(settings.public_base_url)
-        return str(urlunsplit((base.scheme, base.netloc, seen.path, seen.query, "")))
+        path = base.path.rstrip("/") + seen.path
+        return str(urlunsplit((base.scheme, base.netloc, path, seen.query, "")))
     scheme, host = seen.scheme, seen.netloc
     if settings.trust_forwarded_headers:
         proto = req.headers.get("x-forwarded-proto", "").split(",")[0].strip()

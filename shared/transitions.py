@@ -105,6 +105,7 @@ def inbound_record(
             content["body"] = body
         else:
             content["body_length"] = len(body)
+            content["body_sha256"] = hashlib.sha256(body.encode()).hexdigest()
     record = LogRecord(
         id=sid,
         kind=kind,

@@ -1,0 +1,79 @@
+"""The app's table of contents: every function with its trigger, route, methods and auth."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import azure.functions as func
+import pytest
+from azure.functions.decorators.http import HttpTrigger
+from azure.functions.decorators.queue import QueueTrigger
+
+from tests.support.app import functions
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTION = func.AuthLevel.FUNCTION
+ANONYMOUS = func.AuthLevel.ANONYMOUS
+
+HTTP_FUNCTIONS: dict[str, tuple[str, set[str], func.AuthLevel]] = {
+    "send_message": ("messages", {"POST"}, FUNCTION),
+    "place_call": ("calls", {"POST"}, FUNCTION),
+    "get_message": ("messages/{id}", {"GET"}, FUNCTION),
+    "get_call": ("calls/{id}", {"GET"}, FUNCTION),
+    "twilio_status": ("twilio/status", {"POST"}, ANONYMOUS),
+    "twilio_sms": ("twilio/sms", {"POST"}, ANONYMOUS),
+    "twilio_voice": ("twilio/voice", {"POST"}, ANONYMOUS),
+    "twilio_voice_menu": ("twilio/voice/menu", {"POST"}, ANONYMOUS),
+    "twilio_voicemail": ("twilio/voice/recorded", {"POST"}, ANONYMOUS),
+    "twiml_message": ("twiml/message", {"GET", "POST"}, ANONYMOUS),
+}
+QUEUE_FUNCTIONS = {"outbound_worker": ("%OUTBOUND_QUEUE%", "AzureWebJobsStorage")}
+
+
+def test_app_declares_exactly_the_expected_functions() -> None:
+    assert set(functions()) == set(HTTP_FUNCTIONS) | set(QUEUE_FUNCTIONS)
+
+
+@pytest.mark.parametrize("name", HTTP_FUNCTIONS)
+def test_http_function_route_methods_and_auth(name: str) -> None:
+    route, methods, auth = HTTP_FUNCTIONS[name]
+    trigger = functions()[name].get_trigger()
+
+    assert isinstance(trigger, HttpTrigger)
+    assert trigger.route == route
+    assert {str(method) for method in trigger.methods or []} == methods
+    assert trigger.auth_level == auth
+
+
+@pytest.mark.parametrize("name", QUEUE_FUNCTIONS)
+def test_queue_function_queue_and_connection(name: str) -> None:
+    queue_name, connection = QUEUE_FUNCTIONS[name]
+    trigger = functions()[name].get_trigger()
+
+    assert isinstance(trigger, QueueTrigger)
+    assert (trigger.queue_name, trigger.connection) == (queue_name, connection)
+
+
+@pytest.mark.parametrize("name", HTTP_FUNCTIONS)
+def test_http_function_binds_the_request_and_returns_a_response(name: str) -> None:
+    bindings = functions()[name].get_bindings_dict()["bindings"]
+
+    assert [(b["type"], b["name"]) for b in bindings] == [
+        ("httpTrigger", "req"),
+        ("http", "$return"),
+    ]
+
+
+def test_importing_the_app_does_not_import_the_twilio_rest_client() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "import function_app, sys; print('twilio.rest' in sys.modules)"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+
+    assert result.stdout.strip() == "False"

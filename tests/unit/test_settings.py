@@ -1,0 +1,277 @@
+"""Settings: read once from an environment mapping; every problem names its setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.settings import (
+    InvalidSettingError,
+    MenuOption,
+    MissingSettingError,
+    Settings,
+    SettingsError,
+    TwilioCredentials,
+    load_settings,
+)
+
+STORAGE = "UseDevelopmentStorage=true"
+
+
+def load(**env: str) -> Settings:
+    return load_settings({"AzureWebJobsStorage": STORAGE, **env})
+
+
+def setting_error(**env: str) -> SettingsError:
+    with pytest.raises(SettingsError) as info:
+        load_settings({"AzureWebJobsStorage": STORAGE, **env})
+    return info.value
+
+
+@pytest.mark.parametrize("env", [{}, {"AzureWebJobsStorage": "   "}], ids=["absent", "blank"])
+def test_missing_storage_connection_is_named(env: dict[str, str]) -> None:
+    with pytest.raises(MissingSettingError) as info:
+        load_settings(env)
+
+    assert info.value.name == "AzureWebJobsStorage"
+    assert "AzureWebJobsStorage" in str(info.value)
+
+
+def test_defaults_apply_when_only_storage_is_set() -> None:
+    settings = load()
+
+    assert settings.storage_connection == STORAGE
+    assert (settings.outbound_queue, settings.message_log_table, settings.opt_out_table) == (
+        "outbound",
+        "MessageLog",
+        "OptOuts",
+    )
+    assert settings.log_message_bodies is True
+    assert settings.validate_signatures is True
+    assert settings.trust_forwarded_headers is False
+    assert (settings.twilio_timeout_seconds, settings.send_lease_seconds) == (10.0, 120.0)
+    assert settings.voice_mode == "greeting"
+    assert settings.public_base_url is None
+
+
+def test_named_settings_override_defaults() -> None:
+    settings = load(OUTBOUND_QUEUE="q2", MESSAGE_LOG_TABLE="Log2", TWILIO_TIMEOUT_SECONDS="2.5")
+
+    assert (settings.outbound_queue, settings.message_log_table) == ("q2", "Log2")
+    assert settings.twilio_timeout_seconds == 2.5
+
+
+FLAGS = {
+    "LOG_MESSAGE_BODIES": "log_message_bodies",
+    "TRUST_FORWARDED_HEADERS": "trust_forwarded_headers",
+    "TWILIO_VALIDATE_SIGNATURES": "validate_signatures",
+}
+
+
+TRUE_WORDS = [("true", True), ("TRUE", True), ("1", True), ("yes", True), ("on", True)]
+FALSE_WORDS = [("false", False), ("False", False), ("0", False), ("no", False), (" off ", False)]
+
+
+@pytest.mark.parametrize("name", FLAGS)
+@pytest.mark.parametrize(("raw", "value"), [*TRUE_WORDS, *FALSE_WORDS])
+def test_flag_parses_true_and_false(name: str, raw: str, value: bool) -> None:
+    assert getattr(load(**{name: raw}), FLAGS[name]) is value
+
+
+@pytest.mark.parametrize("name", FLAGS)
+def test_flag_with_junk_is_refused_naming_it(name: str) -> None:
+    error = setting_error(**{name: "maybe"})
+
+    assert isinstance(error, InvalidSettingError)
+    assert error.name == name
+
+
+@pytest.mark.parametrize("raw", ["soon", "0", "-1"])
+def test_timeout_that_is_not_a_positive_number_is_refused(raw: str) -> None:
+    error = setting_error(TWILIO_TIMEOUT_SECONDS=raw)
+
+    assert isinstance(error, InvalidSettingError)
+    assert error.name == "TWILIO_TIMEOUT_SECONDS"
+
+
+@pytest.mark.parametrize(
+    ("name", "attribute"),
+    [("TWILIO_FROM_NUMBER", "from_number"), ("VOICE_FORWARD_TO", "voice_forward_to")],
+)
+def test_phone_setting_accepts_e164(name: str, attribute: str) -> None:
+    assert getattr(load(**{name: " +15005550006 "}), attribute) == "+15005550006"
+
+
+@pytest.mark.parametrize("name", ["TWILIO_FROM_NUMBER", "VOICE_FORWARD_TO"])
+@pytest.mark.parametrize("raw", ["5005550006", "+1 500 555 0006", "+0123456"])
+def test_phone_setting_that_is_not_e164_is_refused_naming_it(name: str, raw: str) -> None:
+    error = setting_error(**{name: raw})
+
+    assert isinstance(error, InvalidSettingError)
+    assert error.name == name
+
+
+@pytest.mark.parametrize(
+    ("name", "attribute"),
+    [("PUBLIC_BASE_URL", "public_base_url"), ("TWILIO_API_BASE_URL", "api_base_url")],
+)
+def test_url_setting_loses_its_trailing_slash(name: str, attribute: str) -> None:
+    settings = load(**{name: "https://gw.example.com/"})
+
+    assert getattr(settings, attribute) == "https://gw.example.com"
+
+
+@pytest.mark.parametrize("name", ["PUBLIC_BASE_URL", "TWILIO_API_BASE_URL"])
+def test_url_setting_without_scheme_is_refused_naming_it(name: str) -> None:
+    error = setting_error(**{name: "gw.example.com"})
+
+    assert isinstance(error, InvalidSettingError)
+    assert error.name == name
+
+
+def test_credentials_prefer_the_api_key_and_secret() -> None:
+    settings = load(
+        TWILIO_ACCOUNT_SID="AC1",
+        TWILIO_AUTH_TOKEN="token",
+        TWILIO_API_KEY_SID="SK1",
+        TWILIO_API_KEY_SECRET="key-secret",
+    )
+
+    assert settings.twilio_credentials() == TwilioCredentials("AC1", "SK1", "key-secret")
+
+
+@pytest.mark.parametrize(
+    "extra", [{}, {"TWILIO_API_KEY_SID": "SK1"}], ids=["no_key", "key_without_secret"]
+)
+def test_credentials_fall_back_to_the_auth_token(extra: dict[str, str]) -> None:
+    settings = load(TWILIO_ACCOUNT_SID="AC1", TWILIO_AUTH_TOKEN="token", **extra)
+
+    assert settings.twilio_credentials() == TwilioCredentials("AC1", "AC1", "token")
+
+
+@pytest.mark.parametrize(
+    ("env", "missing"),
+    [
+        pytest.param({"TWILIO_AUTH_TOKEN": "token"}, "TWILIO_ACCOUNT_SID", id="no_account_sid"),
+        pytest.param({"TWILIO_ACCOUNT_SID": "AC1"}, "TWILIO_AUTH_TOKEN", id="no_auth_token"),
+    ],
+)
+def test_credentials_name_the_missing_setting(env: dict[str, str], missing: str) -> None:
+    with pytest.raises(MissingSettingError) as info:
+        load(**env).twilio_credentials()
+
+    assert info.value.name == missing
+    assert missing in str(info.value)
+
+
+MENU = (
+    '{"1": {"say": "We open at nine."}, "2": {"forward": "+15551230000"}, "#": {"voicemail": true}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("env", "mode"),
+    [
+        pytest.param({}, "greeting", id="nothing_set_greets"),
+        pytest.param({"VOICE_FORWARD_TO": "+15551230000"}, "forward", id="forward_to_forwards"),
+        pytest.param({"VOICE_MENU": MENU}, "menu", id="menu_set_is_menu"),
+        pytest.param(
+            {"VOICE_MENU": MENU, "VOICE_FORWARD_TO": "+15551230000"}, "menu", id="menu_wins"
+        ),
+        pytest.param(
+            {"VOICE_MODE": "voicemail", "VOICE_FORWARD_TO": "+15551230000"},
+            "voicemail",
+            id="explicit_mode_wins",
+        ),
+        pytest.param({"VOICE_MODE": "Reject"}, "reject", id="explicit_mode_any_case"),
+    ],
+)
+def test_voice_mode(env: dict[str, str], mode: str) -> None:
+    assert load(**env).voice_mode == mode
+
+
+def test_voice_menu_parses_each_kind_of_option() -> None:
+    assert dict(load(VOICE_MENU=MENU).voice_menu) == {
+        "1": MenuOption(say="We open at nine."),
+        "2": MenuOption(forward_to="+15551230000"),
+        "#": MenuOption(voicemail=True),
+    }
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        pytest.param({"VOICE_MODE": "forward"}, "VOICE_FORWARD_TO", id="forward_without_number"),
+        pytest.param({"VOICE_MODE": "menu"}, "VOICE_MENU", id="menu_without_options"),
+    ],
+)
+def test_voice_mode_without_what_it_needs_names_the_missing_setting(
+    env: dict[str, str], name: str
+) -> None:
+    error = setting_error(**env)
+
+    assert isinstance(error, MissingSettingError)
+    assert error.name == name
+
+
+def test_unknown_voice_mode_is_refused_naming_it() -> None:
+    error = setting_error(VOICE_MODE="shout")
+
+    assert isinstance(error, InvalidSettingError)
+    assert error.name == "VOICE_MODE"
+
+
+@pytest.mark.parametrize(
+    "menu",
+    [
+        pytest.param('{"1": {"say": ', id="not_json"),
+        pytest.param('[{"say": "hi"}]', id="not_an_object"),
+        pytest.param('{"12": {"say": "hi"}}', id="key_of_two_digits"),
+        pytest.param('{"a": {"say": "hi"}}', id="key_not_a_key_press"),
+        pytest.param('{"1": "hi"}', id="action_not_an_object"),
+        pytest.param('{"1": {"say": "hi", "voicemail": true}}', id="two_actions"),
+        pytest.param('{"1": {"dance": "hi"}}', id="unknown_action"),
+        pytest.param('{"1": {"say": ""}}', id="empty_say"),
+        pytest.param('{"1": {"forward": "5551230000"}}', id="forward_not_e164"),
+        pytest.param('{"1": {"voicemail": false}}', id="voicemail_false"),
+    ],
+)
+def test_bad_voice_menu_is_refused_naming_it(menu: str) -> None:
+    error = setting_error(VOICE_MENU=menu)
+
+    assert isinstance(error, InvalidSettingError)
+    assert error.name == "VOICE_MENU"
+
+
+def test_status_callback_url_carries_the_id() -> None:
+    settings = load(PUBLIC_BASE_URL="https://gw.example.com/")
+
+    assert settings.status_callback_url("abc-1") == (
+        "https://gw.example.com/api/twilio/status?id=abc-1"
+    )
+
+
+def test_status_callback_url_is_none_without_a_public_url() -> None:
+    assert load().status_callback_url("abc-1") is None
+
+
+def test_twilio_secrets_are_not_in_repr() -> None:
+    settings = load(
+        TWILIO_ACCOUNT_SID="AC1",
+        TWILIO_AUTH_TOKEN="auth-token-value",
+        TWILIO_API_KEY_SID="SK1",
+        TWILIO_API_KEY_SECRET="api-key-secret-value",
+    )
+
+    assert "auth-token-value" not in repr(settings)
+    assert "api-key-secret-value" not in repr(settings)
+
+
+def test_storage_account_key_is_not_in_repr() -> None:
+    settings = load_settings(
+        {
+            "AzureWebJobsStorage": "DefaultEndpointsProtocol=https;AccountName=gw;"
+            "AccountKey=c2VjcmV0LWtleQ==;EndpointSuffix=core.windows.net"
+        }
+    )
+
+    assert "c2VjcmV0LWtleQ==" not in repr(settings)

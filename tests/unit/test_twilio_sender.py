@@ -1,0 +1,401 @@
+"""Sending through the twilio client with a fake HTTP client: requests out, errors classified."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+from xml.etree import ElementTree
+
+import aiohttp
+import pytest
+from aiohttp.client_reqrep import ConnectionKey
+from twilio.base.exceptions import TwilioRestException
+from twilio.http import AsyncHttpClient
+from twilio.http.response import Response
+
+from shared.outbound import OutboundRequest
+from shared.settings import MissingSettingError, Settings
+from shared.twilio_sender import (
+    CALL_EVENTS,
+    MissingSenderError,
+    PermanentSendError,
+    SentResult,
+    TransientSendError,
+    TwilioSender,
+    classify,
+)
+
+ACCOUNT = "AC" + "0" * 32
+TO = "+15551234567"
+FROM = "+15005550006"
+API = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}"
+SINCE = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+SMS = OutboundRequest(id="sms-1", kind="sms", to=TO, body="hello")
+CALL = OutboundRequest(id="call-1", kind="call", to=TO, say="Your code is 1 2 3")
+
+
+def settings(**fields: Any) -> Settings:
+    values: dict[str, Any] = {
+        "account_sid": ACCOUNT,
+        "auth_token": "auth-token",
+        "from_number": FROM,
+        "public_base_url": "https://gw.example.com",
+        **fields,
+    }
+    return Settings(storage_connection="x", **values)
+
+
+@dataclass
+class Sent:
+    method: str
+    url: str
+    params: dict[str, object]
+    data: dict[str, object]
+    auth: tuple[str, str] | None
+
+
+def reply(status: int, payload: dict[str, Any]) -> Response:
+    return Response(status, json.dumps(payload))
+
+
+def message(sid: str = "SM1", status: str = "queued", **fields: Any) -> dict[str, Any]:
+    return {"sid": sid, "status": status, "account_sid": ACCOUNT, "to": TO, **fields}
+
+
+def twilio_error(status: int, code: int, text: str = "refused") -> Response:
+    return reply(status, {"code": code, "message": text, "more_info": "", "status": status})
+
+
+class FakeTwilio(AsyncHttpClient):  # type: ignore[misc]
+    """Answers each request with the next scripted outcome and records what was asked."""
+
+    def __init__(self, *outcomes: Response | BaseException) -> None:
+        super().__init__(logging.getLogger("tests.fake_twilio"), is_async=True, timeout=5.0)
+        self.outcomes: list[Response | BaseException] = list(outcomes)
+        self.sent: list[Sent] = []
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the twilio client passes it
+        allow_redirects: bool = False,
+    ) -> Response:
+        self.sent.append(Sent(method, url, dict(params or {}), dict(data or {}), auth))
+        outcome = self.outcomes.pop(0) if self.outcomes else reply(201, message())
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+
+def sender(fake: FakeTwilio, **fields: Any) -> TwilioSender:
+    return TwilioSender(settings(**fields), http_client=fake)
+
+
+async def test_sms_posts_to_from_body_and_status_callback_to_messages() -> None:
+    fake = FakeTwilio(reply(201, message("SM42", "queued")))
+
+    result = await sender(fake).send(SMS)
+
+    assert result == SentResult("SM42", "queued")
+    (sent,) = fake.sent
+    assert (sent.method, sent.url) == ("POST", f"{API}/Messages.json")
+    assert sent.data == {
+        "To": TO,
+        "From": FROM,
+        "Body": "hello",
+        "StatusCallback": "https://gw.example.com/api/twilio/status?id=sms-1",
+    }
+
+
+async def test_sms_authenticates_with_the_configured_credentials() -> None:
+    fake = FakeTwilio()
+
+    await sender(fake, api_key_sid="SK1", api_key_secret="key-secret").send(SMS)
+
+    assert fake.sent[0].auth == ("SK1", "key-secret")
+
+
+async def test_sms_media_urls_are_sent_as_repeated_media_url() -> None:
+    fake = FakeTwilio()
+    media = ("https://example.com/a.png", "https://example.com/b.png")
+
+    await sender(fake).send(OutboundRequest(id="m", kind="sms", to=TO, media_urls=media))
+
+    assert fake.sent[0].data["MediaUrl"] == list(media)
+    assert "Body" not in fake.sent[0].data
+
+
+async def test_sms_without_from_uses_the_messaging_service() -> None:
+    fake = FakeTwilio()
+
+    await sender(fake, from_number=None, messaging_service_sid="MG1").send(SMS)
+
+    assert fake.sent[0].data["MessagingServiceSid"] == "MG1"
+    assert "From" not in fake.sent[0].data
+
+
+async def test_request_from_wins_over_configured_senders() -> None:
+    fake = FakeTwilio()
+    request = OutboundRequest(id="f", kind="sms", to=TO, from_="+15550001111", body="x")
+
+    await sender(fake, messaging_service_sid="MG1").send(request)
+
+    assert fake.sent[0].data["From"] == "+15550001111"
+    assert "MessagingServiceSid" not in fake.sent[0].data
+
+
+async def test_without_public_url_no_status_callback_is_sent() -> None:
+    fake = FakeTwilio(reply(201, message()), reply(201, message("CA1", "queued")))
+    configured = sender(fake, public_base_url=None)
+
+    await configured.send(SMS)
+    await configured.send(CALL)
+
+    for sent in fake.sent:
+        assert "StatusCallback" not in sent.data
+        assert "StatusCallbackEvent" not in sent.data
+
+
+async def test_call_with_say_sends_inline_twiml_with_say() -> None:
+    fake = FakeTwilio(reply(201, message("CA1", "queued")))
+
+    result = await sender(fake).send(CALL)
+
+    assert result == SentResult("CA1", "queued")
+    (sent,) = fake.sent
+    assert (sent.method, sent.url) == ("POST", f"{API}/Calls.json")
+    assert "Url" not in sent.data
+    root = ElementTree.fromstring(str(sent.data["Twiml"]))
+    assert [(child.tag, child.text) for child in root] == [("Say", "Your code is 1 2 3")]
+    assert (sent.data["To"], sent.data["From"]) == (TO, FROM)
+
+
+async def test_call_with_url_sends_url_and_status_callback_events() -> None:
+    fake = FakeTwilio(reply(201, message("CA1", "queued")))
+    request = OutboundRequest(id="c", kind="call", to=TO, url="https://example.com/t.xml")
+
+    await sender(fake).send(request)
+
+    data = fake.sent[0].data
+    assert data["Url"] == "https://example.com/t.xml"
+    assert "Twiml" not in data
+    assert data["StatusCallback"] == "https://gw.example.com/api/twilio/status?id=c"
+    assert data["StatusCallbackEvent"] == CALL_EVENTS
+
+
+async def test_call_with_twiml_sends_it_unchanged() -> None:
+    fake = FakeTwilio(reply(201, message("CA1", "queued")))
+    twiml = "<Response><Hangup/></Response>"
+
+    await sender(fake).send(OutboundRequest(id="t", kind="call", to=TO, twiml=twiml))
+
+    assert fake.sent[0].data["Twiml"] == twiml
+
+
+async def test_api_base_url_changes_the_host() -> None:
+    fake = FakeTwilio()
+
+    await sender(fake, api_base_url="http://127.0.0.1:4010").send(SMS)
+
+    assert fake.sent[0].url == f"http://127.0.0.1:4010/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+
+
+def connector_error() -> aiohttp.ClientConnectorError:
+    key = ConnectionKey("api.twilio.com", 443, True, True, None, None, None)
+    return aiohttp.ClientConnectorError(key, OSError(111, "Connection refused"))
+
+
+def rest_error(status: int, code: int | None) -> TwilioRestException:
+    return TwilioRestException(status, f"{API}/Messages.json", "refused", code, "POST")
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(400, 21211), (400, 21610), (401, 20003), (403, 21408), (404, 20404)],
+)
+def test_client_errors_with_a_twilio_code_are_permanent(status: int, code: int) -> None:
+    error = classify(rest_error(status, code))
+
+    assert isinstance(error, PermanentSendError)
+    assert (error.code, error.http_status) == (code, status)
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(429, 20429), (429, None), (400, 20429)],
+    ids=["429", "429_no_code", "20429"],
+)
+def test_rate_limits_are_transient_and_not_ambiguous(status: int, code: int | None) -> None:
+    error = classify(rest_error(status, code))
+
+    assert isinstance(error, TransientSendError)
+    assert not error.ambiguous
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_errors_are_transient_and_ambiguous(status: int) -> None:
+    error = classify(rest_error(status, 20500))
+
+    assert isinstance(error, TransientSendError)
+    assert error.ambiguous
+    assert error.code == 20500
+
+
+@pytest.mark.parametrize(
+    ("exc", "ambiguous"),
+    [
+        pytest.param(TimeoutError(), True, id="timeout"),
+        pytest.param(aiohttp.ServerDisconnectedError(), True, id="disconnected"),
+        pytest.param(connector_error(), False, id="cannot_connect"),
+    ],
+)
+def test_network_failures_are_transient(exc: BaseException, ambiguous: bool) -> None:
+    error = classify(exc)
+
+    assert isinstance(error, TransientSendError)
+    assert error.ambiguous is ambiguous
+
+
+def test_classify_reraises_what_it_does_not_know() -> None:
+    with pytest.raises(KeyError):
+        classify(KeyError("x"))
+
+
+async def test_send_raises_permanent_error_with_twilio_code() -> None:
+    fake = FakeTwilio(twilio_error(400, 21211, "The 'To' number is not a valid phone number."))
+
+    with pytest.raises(PermanentSendError) as info:
+        await sender(fake).send(SMS)
+
+    assert (info.value.code, info.value.http_status) == (21211, 400)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "ambiguous"),
+    [
+        pytest.param(twilio_error(429, 20429), False, id="429"),
+        pytest.param(twilio_error(500, 20500), True, id="500"),
+        pytest.param(twilio_error(503, 20503), True, id="503"),
+        pytest.param(TimeoutError(), True, id="timeout"),
+        pytest.param(connector_error(), False, id="cannot_connect"),
+    ],
+)
+async def test_send_raises_transient_errors(
+    outcome: Response | BaseException, ambiguous: bool
+) -> None:
+    with pytest.raises(TransientSendError) as info:
+        await sender(FakeTwilio(outcome)).send(SMS)
+
+    assert info.value.ambiguous is ambiguous
+
+
+def listed(key: str, *items: dict[str, Any]) -> Response:
+    return reply(200, {key: list(items), "next_page_uri": None, "page": 0, "page_size": 50})
+
+
+def created(at: datetime) -> str:
+    return format_datetime(at)
+
+
+async def test_find_sent_matches_a_message_by_body_created_after_the_claim() -> None:
+    fake = FakeTwilio(
+        listed(
+            "messages",
+            message(
+                "SM_OLD",
+                "delivered",
+                body="hello",
+                date_created=created(SINCE - timedelta(hours=1)),
+            ),
+            message("SM_OTHER", "sent", body="other", date_created=created(SINCE)),
+            message(
+                "SM_MATCH", "sent", body="hello", date_created=created(SINCE + timedelta(seconds=3))
+            ),
+        )
+    )
+
+    found = await sender(fake).find_sent(SMS, SINCE)
+
+    assert found == SentResult("SM_MATCH", "sent")
+    (sent,) = fake.sent
+    assert (sent.method, sent.url) == ("GET", f"{API}/Messages.json")
+    assert sent.params["To"] == TO
+
+
+async def test_find_sent_ignores_messages_older_than_the_claim() -> None:
+    fake = FakeTwilio(
+        listed(
+            "messages",
+            message(
+                "SM_OLD",
+                "delivered",
+                body="hello",
+                date_created=created(SINCE - timedelta(hours=1)),
+            ),
+        )
+    )
+
+    assert await sender(fake).find_sent(SMS, SINCE) is None
+
+
+async def test_find_sent_matches_a_call_created_after_the_claim() -> None:
+    fake = FakeTwilio(
+        listed(
+            "calls",
+            message("CA_NEW", "ringing", date_created=created(SINCE + timedelta(seconds=1))),
+            message("CA_OLD", "completed", date_created=created(SINCE - timedelta(days=1))),
+        )
+    )
+
+    assert await sender(fake).find_sent(CALL, SINCE) == SentResult("CA_NEW", "ringing")
+    assert fake.sent[0].url == f"{API}/Calls.json"
+
+
+async def test_find_sent_ignores_calls_older_than_the_claim() -> None:
+    fake = FakeTwilio(
+        listed(
+            "calls", message("CA_OLD", "completed", date_created=created(SINCE - timedelta(days=1)))
+        )
+    )
+
+    assert await sender(fake).find_sent(CALL, SINCE) is None
+
+
+@pytest.mark.parametrize(
+    ("request_", "fields", "names"),
+    [
+        pytest.param(SMS, {"from_number": None}, "TWILIO_MESSAGING_SERVICE_SID", id="sms"),
+        pytest.param(
+            CALL,
+            {"from_number": None, "messaging_service_sid": "MG1"},
+            "TWILIO_FROM_NUMBER",
+            id="call_cannot_use_a_messaging_service",
+        ),
+    ],
+)
+async def test_send_without_any_sender_is_refused_before_twilio(
+    request_: OutboundRequest, fields: dict[str, Any], names: str
+) -> None:
+    fake = FakeTwilio()
+
+    with pytest.raises(MissingSenderError) as info:
+        await sender(fake, **fields).send(request_)
+
+    assert names in str(info.value)
+    assert fake.sent == []
+
+
+def test_sender_without_credentials_names_the_missing_setting() -> None:
+    with pytest.raises(MissingSettingError) as info:
+        TwilioSender(settings(auth_token=None), http_client=FakeTwilio())
+
+    assert info.value.name == "TWILIO_AUTH_TOKEN"
