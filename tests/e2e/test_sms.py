@@ -1,0 +1,137 @@
+"""Text messages through the whole local stack."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import pytest
+from azure.storage.queue import TextBase64EncodePolicy
+from azure.storage.queue.aio import QueueClient
+
+from tests.e2e.conftest import RunningStack
+
+pytestmark = pytest.mark.e2e
+
+
+def number() -> str:
+    return "+1555" + str(secrets.randbelow(10**7)).zfill(7)
+
+
+async def test_sms_reaches_delivered_with_its_full_history(stack: RunningStack) -> None:
+    record_id = await stack.send_sms(number(), "Your code is 1234")
+
+    record = await stack.final("sms", record_id, {"delivered"})
+
+    history = [event["status"] for event in record["history"]]
+    assert history == ["accepted", "sending", "queued", "sent", "delivered"]
+    assert record["twilio_sid"].startswith("SM") and record["attempts"] == 1
+
+
+async def test_request_without_function_key_gets_401(stack: RunningStack) -> None:
+    async with stack.http.post(f"{stack.base_url}/api/messages", json={"to": number()}) as response:
+        assert response.status == 401
+
+
+async def test_invalid_request_gets_400_naming_the_field(stack: RunningStack) -> None:
+    status, body = await stack.api("POST", "/api/messages", json={"to": "12", "body": "x"})
+
+    assert status == 400 and body["error"]["field"] == "to"
+
+
+@pytest.mark.parametrize("encode", [False, True], ids=["plain", "base64-sdk"])
+async def test_message_put_on_the_queue_by_another_service_is_sent(
+    stack: RunningStack, encode: bool
+) -> None:
+    record_id = f"queued-{secrets.token_hex(4)}"
+    document = {"kind": "sms", "id": record_id, "to": number(), "body": "from a Logic App"}
+    policy = TextBase64EncodePolicy() if encode else None
+    async with QueueClient.from_connection_string(
+        stack.storage, "outbound", message_encode_policy=policy
+    ) as queue:
+        await queue.send_message(json.dumps(document))
+
+    record = await stack.final("sms", record_id, {"delivered"})
+
+    assert record["attempts"] == 1
+
+
+async def test_permanently_failing_number_ends_failed_after_one_attempt(
+    stack: RunningStack,
+) -> None:
+    record_id = await stack.send_sms("+15005550001")
+
+    record = await stack.final("sms", record_id, {"failed"})
+
+    assert record["error_code"] == 21211 and record["attempts"] == 1
+    creates = await stack.sim("GET", "/_sim/requests")
+    assert len([r for r in creates["requests"] if r["method"] == "POST"]) == 1
+
+
+async def test_transient_faults_are_retried_until_sent(stack: RunningStack) -> None:
+    to = number()
+    rules = [{"kind": "429", "to": to, "count": 1}, {"kind": "503", "to": to, "count": 1}]
+    await stack.sim("POST", "/_sim/faults", json={"rules": rules})
+
+    record_id = await stack.send_sms(to)
+    record = await stack.final("sms", record_id, {"delivered"})
+
+    assert record["attempts"] == 3
+    assert [e["status"] for e in record["history"]].count("retrying") == 2
+
+
+async def test_created_then_500_is_reconciled_not_sent_twice(stack: RunningStack) -> None:
+    to = number()
+    await stack.sim(
+        "POST", "/_sim/faults", json={"rules": [{"kind": "created_then_500", "to": to, "count": 1}]}
+    )
+
+    record_id = await stack.send_sms(to)
+    record = await stack.final("sms", record_id, {"delivered"})
+
+    sent = [m for m in (await stack.sim("GET", "/_sim/messages"))["messages"] if m["to"] == to]
+    assert len(sent) == 1
+    assert record["twilio_sid"] == sent[0]["sid"]
+
+
+async def test_message_failing_every_attempt_ends_in_poison_and_failed(stack: RunningStack) -> None:
+    to = number()
+    await stack.sim("POST", "/_sim/faults", json={"rules": [{"kind": "503", "to": to}]})
+
+    record_id = await stack.send_sms(to)
+    record = await stack.final("sms", record_id, {"failed"})
+
+    assert "gave up after 3 attempts" in record["error_message"]
+    async with QueueClient.from_connection_string(stack.storage, "outbound-poison") as poison:
+
+        async def poisoned() -> dict[str, object]:
+            peeked = await poison.peek_messages(max_messages=32)
+            ids = [json.loads(message.content)["id"] for message in peeked]
+            return {"ids": ids}
+
+        await stack.eventually(poisoned, lambda seen: record_id in seen["ids"])
+
+
+async def test_inbound_sms_gets_the_configured_reply(stack: RunningStack) -> None:
+    answer = await stack.sim(
+        "POST",
+        "/_sim/inbound/sms",
+        json={
+            "url": f"{stack.base_url}/api/twilio/sms",
+            "from": number(),
+            "to": "+15005550006",
+            "body": "hi",
+        },
+    )
+
+    assert answer["status"] == 200
+    assert "<Message>Thanks, we got your message.</Message>" in answer["body"]
+
+
+async def test_forged_webhook_gets_403(stack: RunningStack) -> None:
+    async with stack.http.post(
+        f"{stack.base_url}/api/twilio/sms",
+        data={"From": number(), "Body": "hi"},
+        headers={"X-Twilio-Signature": "forged"},
+    ) as response:
+        assert response.status == 403
