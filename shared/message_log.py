@@ -217,15 +217,20 @@ class MessageLog:
         await self._table.create_entity(_event_entity(record_id, event))
 
     async def update(
-        self, record_id: str, decide: Callable[[LogRecord], Change | None]
+        self,
+        record_id: str,
+        decide: Callable[[LogRecord], Change | None],
+        current: LogRecord | None = None,
     ) -> tuple[LogRecord, Change | None] | None:
         """Read, decide, write with the ETag; on a lost race read again and decide again.
 
-        Returns the record as written (or as read, when ``decide`` chose no change), with the
-        change applied, or None when the id is not in the log.
+        ``current``, a record the caller has just read or written, saves the first read; its
+        ETag still guards the write. Returns the record as written (or as read, when
+        ``decide`` chose no change) with the change, or None when the id is not in the log.
         """
         for _ in range(MAX_WRITE_ATTEMPTS):
-            record = await self.get(record_id)
+            record = current if current is not None else await self.get(record_id)
+            current = None
             if record is None:
                 return None
             change = decide(record)

@@ -212,7 +212,11 @@ def _call_fields(data: dict[str, Any]) -> dict[str, Any]:
             "say_too_long", f"'say' can be at most {MAX_SAY} characters", "say"
         )
     url = _string(data, "url")
-    return {"say": say, "twiml": _twiml(data), "url": _http_url(url, "url") if url is not None else None}
+    return {
+        "say": say,
+        "twiml": _twiml(data),
+        "url": _http_url(url, "url") if url is not None else None,
+    }
 
 
 def parse_request(

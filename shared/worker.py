@@ -169,37 +169,38 @@ async def _send(
         )
         logs.info("send_refused_opted_out", id=request.id, to=request.to)
         return
-    claimed = await services.log.update(request.id, claim(record, utcnow()))
+    claimed = await services.log.update(request.id, claim(record, utcnow()), record)
     if claimed is None or claimed[1] is None:
         raise SendInProgressError(f"{request.id} changed while claiming; retrying")
-    await _call_twilio(services, request, dequeue_count, last_attempt)
+    await _call_twilio(services, request, claimed[0], dequeue_count, last_attempt)
 
 
 async def _call_twilio(
-    services: Services, request: OutboundRequest, dequeue_count: int, last_attempt: bool
+    services: Services,
+    request: OutboundRequest,
+    claimed: LogRecord,
+    dequeue_count: int,
+    last_attempt: bool,
 ) -> None:
     from shared.twilio_sender import PermanentSendError, TransientSendError
 
     try:
         result = await services.sender().send(request)
     except PermanentSendError as exc:
-        await services.log.update(request.id, failed(exc.code, exc.message))
+        await services.log.update(request.id, failed(exc.code, exc.message), claimed)
         logs.warning("send_failed_permanently", id=request.id, code=exc.code, to=request.to)
         return
     except TransientSendError as exc:
         if last_attempt:
-            await services.log.update(
-                request.id, failed(exc.code, f"gave up after {dequeue_count} attempts: {exc}")
-            )
+            reason = f"gave up after {dequeue_count} attempts: {exc}"
+            await services.log.update(request.id, failed(exc.code, reason), claimed)
         else:
-            await services.log.update(
-                request.id, attempt_failed(exc.reason, ambiguous=exc.ambiguous, code=exc.code)
-            )
+            decide = attempt_failed(exc.reason, ambiguous=exc.ambiguous, code=exc.code)
+            await services.log.update(request.id, decide, claimed)
         logs.warning(
             "send_failed_transiently", id=request.id, attempt=dequeue_count, reason=exc.reason
         )
         raise RetryableSendError(exc.reason) from exc
-    await services.log.update(
-        request.id, twilio_status(result.status, sid=result.sid, outcome="sent", from_=result.from_)
-    )
+    decide = twilio_status(result.status, sid=result.sid, outcome="sent", from_=result.from_)
+    await services.log.update(request.id, decide, claimed)
     logs.info("sent", id=request.id, sid=result.sid, status=result.status, to=request.to)

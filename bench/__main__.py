@@ -1,0 +1,8 @@
+"""``python -m bench``: every benchmark, one after the other."""
+
+from bench import cold_import, worker_throughput
+
+if __name__ == "__main__":
+    worker_throughput.main()
+    print()
+    cold_import.main()

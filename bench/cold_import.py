@@ -1,0 +1,42 @@
+"""What a cold start pays to import the app, against the app plus Twilio's REST client.
+
+Webhooks never need the REST client (its Messages and Calls resources), so ``function_app``
+does not import it; the worker loads it on its first send. The ratio shows what a webhook's
+cold start saves. Each figure is the median of fresh interpreters.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = 7
+
+
+def _median_seconds(code: str) -> float:
+    timings = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+def main() -> None:
+    baseline = _median_seconds(
+        "import function_app; from twilio.rest import Client; c = Client('AC', 't'); "
+        "c.messages; c.calls"
+    )
+    app_only = _median_seconds("import function_app")
+    print(f"cold import, median of {RUNS} fresh interpreters")
+    print(f"  function_app + REST client (baseline): {baseline * 1000:7.0f} ms")
+    print(f"  function_app as deployed:              {app_only * 1000:7.0f} ms")
+    print(f"  ratio:                                 {app_only / baseline:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
