@@ -175,7 +175,11 @@ def _event_from_entity(entity: Mapping[str, Any]) -> LogEvent:
 
 
 class MessageLog:
-    """Persistence for log records; every write is conditional (insert, or ETag match)."""
+    """Persistence for log records; every write is conditional (insert, or ETag match).
+
+    A summary is replaced whole, never merged: the writer holds the full record it read,
+    the ETag proves nobody changed it since, and a field set to None is really cleared.
+    """
 
     def __init__(self, table: TableClient) -> None:
         self._table = table
@@ -240,22 +244,15 @@ class MessageLog:
                 await self.add_event(record_id, change.event)
                 return record, change
             updated = replace(record, **change.summary)
+            guard = {
+                "mode": UpdateMode.REPLACE,
+                "etag": record.etag,
+                "match_condition": MatchConditions.IfNotModified,
+            }
             try:
                 result = await self._table.submit_transaction(
                     [
-                        (
-                            "update",
-                            {
-                                "PartitionKey": record_id,
-                                "RowKey": SUMMARY,
-                                **{k: v for k, v in change.summary.items() if v is not None},
-                            },
-                            {
-                                "mode": UpdateMode.MERGE,
-                                "etag": record.etag,
-                                "match_condition": MatchConditions.IfNotModified,
-                            },
-                        ),
+                        ("update", updated.to_entity(), guard),
                         ("create", _event_entity(record_id, change.event)),
                     ]
                 )

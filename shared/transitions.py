@@ -195,17 +195,20 @@ def twilio_status(
             summary["from_"] = from_
         if outcome:
             summary["last_outcome"] = outcome
-        if rank > record.status_rank:
+        if rank > record.status_rank or _reached_twilio_after_all(record, sid):
             summary.update(status=status, status_rank=rank)
-            if error_code is not None:
-                summary["error_code"] = error_code
-            if error_message is not None:
-                summary["error_message"] = error_message
+            summary.update(error_code=error_code, error_message=error_message)
         if summary:
             summary["updated_at"] = now
         return Change(event, summary)
 
     return decide
+
+
+def _reached_twilio_after_all(record: LogRecord, sid: str | None) -> bool:
+    """The gateway gave up on an attempt that Twilio had in fact accepted: a SID is proof,
+    so Twilio's status replaces the gateway's ``failed``, which was only a belief."""
+    return bool(sid) and not record.twilio_sid and record.status == FAILED
 
 
 def failed(code: int | None, message: str) -> Decider:

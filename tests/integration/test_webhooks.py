@@ -9,9 +9,11 @@ import azure.functions as func
 import pytest
 
 from shared.services import reset_services
+from shared.worker import RetryableSendError, max_dequeue_count
 from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, Gateway
 from tests.support.app import user_function
-from tests.support.requests import api_post, signed_form
+from tests.support.fake_twilio import CannedFailure
+from tests.support.requests import api_post, signed_form, trigger_message
 
 pytestmark = pytest.mark.integration
 
@@ -65,6 +67,24 @@ async def test_late_callback_adds_history_but_never_regresses(gateway: Gateway) 
     assert record is not None and record.status == "delivered"
     history = [event.status for event in await gateway.services.log.history(record_id)]
     assert history[-2:] == ["delivered", "sent"]
+
+
+async def test_callback_for_a_send_the_gateway_gave_up_on_shows_the_truth(
+    gateway: Gateway,
+) -> None:
+    created = await call("send_message", api_post("messages", {"to": CALLER, "body": "hi"}))
+    record_id = json.loads(created.get_body())["id"]
+    (message,) = await gateway.queued_messages()
+    gateway.twilio.fail_next(CannedFailure(500, 20500, "created, then failed"))
+    last = trigger_message(record_id, message.get_body(), max_dequeue_count())
+    with pytest.raises(RetryableSendError):
+        await user_function("outbound_worker")(last)
+
+    await call("twilio_status", status_callback(record_id, "delivered"))
+
+    record = await gateway.services.log.get(record_id)
+    assert record is not None and record.status == "delivered"
+    assert record.error_message is None and record.twilio_sid == "SM" + "1" * 32
 
 
 async def test_undelivered_callback_records_twilio_error(gateway: Gateway) -> None:

@@ -207,6 +207,18 @@ def test_twilio_failure_records_error_code_and_message() -> None:
     assert change.event.error_code == 30003
 
 
+def test_twilio_sid_supersedes_a_gateway_give_up() -> None:
+    gave_up = claimed(
+        status="failed", status_rank=TERMINAL_RANK, error_message="gave up after 5 attempts"
+    )
+
+    change = apply(twilio_status("delivered", sid="SM9"), gave_up)
+
+    assert change.summary["status"] == "delivered"
+    assert change.summary["twilio_sid"] == "SM9"
+    assert change.summary["error_message"] is None
+
+
 def test_failed_marks_a_live_record_terminal_with_the_reason() -> None:
     change = apply(failed(21211, "invalid To"), claimed())
 
