@@ -1,20 +1,23 @@
 """``make dev``: the whole loop on this machine until Ctrl-C.
 
 Starts Azurite (when the app uses development storage), the Twilio simulator (when
-``TWILIO_API_BASE_URL`` points at this machine) and the local Functions host, then prints
-what to paste to send a first SMS and read its status.
+``TWILIO_API_BASE_URL`` points at this machine and the account is the simulator's
+placeholder; real credentials always go to Twilio) and the local Functions host, then
+prints what to paste to send a first SMS and read its status.
 """
 
 from __future__ import annotations
 
 import shutil
 import signal
+import socket
 import sys
 import time
 
 from localdev.azurite import PROJECT_ROOT, Azurite
 from localdev.host.keys import resolve_keys
 from localdev.stack import DEV_STORAGE, Stack, StackStartError, read_settings, simulator_port
+from localdev.twilio_sim.config import DEFAULT_ACCOUNT_SID
 
 SETTINGS = PROJECT_ROOT / "local.settings.json"
 EXAMPLE = PROJECT_ROOT / "local.settings.json.example"
@@ -23,10 +26,15 @@ HOST_PORT = 7071
 
 
 def _port_free(port: int) -> bool:
-    import socket
-
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def simulated_twilio_port(values: dict[str, str]) -> int | None:
+    """The simulator's port, unless the settings hold real credentials: those go to Twilio."""
+    if values.get("TWILIO_ACCOUNT_SID") != DEFAULT_ACCOUNT_SID:
+        return None
+    return simulator_port(values)
 
 
 def banner(stack: Stack, key: str, sim_port: int | None) -> str:
@@ -70,7 +78,10 @@ def main() -> int:
         print(f"Port {HOST_PORT} is in use: is another `make dev` running?", file=sys.stderr)
         return 1
     key = resolve_keys(PROJECT_ROOT).function_key
-    sim_port = simulator_port(values)
+    sim_port = simulated_twilio_port(values)
+    if sim_port is None and simulator_port(values) is not None:
+        print("Real Twilio credentials found: the app talks to Twilio; no simulator.")
+        values["TWILIO_API_BASE_URL"] = ""
     stack = Stack(
         host_port=HOST_PORT,
         settings=values,
