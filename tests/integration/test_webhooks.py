@@ -12,7 +12,7 @@ from shared.services import reset_services
 from shared.worker import RetryableSendError, max_dequeue_count
 from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, Gateway
 from tests.support.app import user_function
-from tests.support.fake_twilio import CannedFailure
+from tests.support.fake_twilio import twilio_error
 from tests.support.requests import api_post, signed_form, trigger_message
 
 pytestmark = pytest.mark.integration
@@ -75,7 +75,7 @@ async def test_callback_for_a_send_the_gateway_gave_up_on_shows_the_truth(
     created = await call("send_message", api_post("messages", {"to": CALLER, "body": "hi"}))
     record_id = json.loads(created.get_body())["id"]
     (message,) = await gateway.queued_messages()
-    gateway.twilio.fail_next(CannedFailure(500, 20500, "created, then failed"))
+    gateway.twilio.script(twilio_error(500, 20500, "created, then failed"))
     last = trigger_message(record_id, message.get_body(), max_dequeue_count())
     with pytest.raises(RetryableSendError):
         await user_function("outbound_worker")(last)

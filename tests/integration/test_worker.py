@@ -15,7 +15,7 @@ from shared.outbound import parse_request
 from shared.transitions import AMBIGUOUS, claim, new_outbound_record
 from tests.integration.conftest import Gateway
 from tests.support.app import user_function
-from tests.support.fake_twilio import CannedFailure
+from tests.support.fake_twilio import twilio_error
 from tests.support.requests import api_post, trigger_message
 
 pytestmark = pytest.mark.integration
@@ -98,7 +98,7 @@ async def test_undecodable_message_is_rejected_under_the_queue_message_id(gatewa
 
 
 async def test_permanent_twilio_error_is_recorded_and_not_retried(gateway: Gateway) -> None:
-    gateway.twilio.fail_next(CannedFailure(400, 21211, "The 'To' number is not valid"))
+    gateway.twilio.script(twilio_error(400, 21211, "The 'To' number is not valid"))
 
     await run_worker(queue_message({**SMS, "id": "perm-1"}))
 
@@ -108,7 +108,7 @@ async def test_permanent_twilio_error_is_recorded_and_not_retried(gateway: Gatew
 
 
 async def test_transient_twilio_error_is_raised_for_the_host_to_retry(gateway: Gateway) -> None:
-    gateway.twilio.fail_next(CannedFailure(429, 20429, "Too Many Requests"))
+    gateway.twilio.script(twilio_error(429, 20429, "Too Many Requests"))
 
     with pytest.raises(worker.RetryableSendError):
         await run_worker(queue_message({**SMS, "id": "trans-1"}))
@@ -118,7 +118,7 @@ async def test_transient_twilio_error_is_raised_for_the_host_to_retry(gateway: G
 
 
 async def test_retry_after_a_clean_refusal_sends_without_reconciling(gateway: Gateway) -> None:
-    gateway.twilio.fail_next(CannedFailure(429, 20429, "Too Many Requests"))
+    gateway.twilio.script(twilio_error(429, 20429, "Too Many Requests"))
     with pytest.raises(worker.RetryableSendError):
         await run_worker(queue_message({**SMS, "id": "trans-2"}))
 
@@ -129,7 +129,7 @@ async def test_retry_after_a_clean_refusal_sends_without_reconciling(gateway: Ga
 
 
 async def test_last_attempt_records_failed_before_raising(gateway: Gateway) -> None:
-    gateway.twilio.fail_next(CannedFailure(503, 20503, "Service Unavailable"))
+    gateway.twilio.script(twilio_error(503, 20503, "Service Unavailable"))
     last = worker.max_dequeue_count()
 
     with pytest.raises(worker.RetryableSendError):
@@ -143,7 +143,7 @@ async def test_last_attempt_records_failed_before_raising(gateway: Gateway) -> N
 async def test_ambiguous_failure_is_reconciled_with_twilio_before_resending(
     gateway: Gateway,
 ) -> None:
-    gateway.twilio.fail_next(CannedFailure(500, 20500, "created, then failed"))
+    gateway.twilio.script(twilio_error(500, 20500, "created, then failed"))
     with pytest.raises(worker.RetryableSendError):
         await run_worker(queue_message({**SMS, "id": "amb-1"}))
     record = await gateway.services.log.get("amb-1")
@@ -166,7 +166,7 @@ async def test_ambiguous_failure_is_reconciled_with_twilio_before_resending(
 
 
 async def test_ambiguous_failure_not_found_at_twilio_is_sent_again(gateway: Gateway) -> None:
-    gateway.twilio.fail_next(CannedFailure(500, 20500, "lost"))
+    gateway.twilio.script(twilio_error(500, 20500, "lost"))
     with pytest.raises(worker.RetryableSendError):
         await run_worker(queue_message({**SMS, "id": "amb-2"}))
 

@@ -1,7 +1,8 @@
 """A stand-in for Twilio's HTTP transport, injected as the ``twilio`` client's ``http_client``.
 
 It answers the way Twilio's REST API does (JSON bodies, 201 on create, error bodies with a
-code) and records every request, so tests see exactly what the gateway sent.
+code) and records every request, so tests see exactly what the gateway sent. Scripted
+outcomes (a ``Response`` or an exception to raise) are used first, in order.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,31 +24,31 @@ class RecordedRequest:
     url: str
     data: dict[str, Any]
     params: dict[str, Any]
+    auth: tuple[str, str] | None
 
     @property
     def path(self) -> str:
         return urlsplit(self.url).path
 
 
-@dataclass
-class CannedFailure:
-    status: int
-    code: int | None = None
-    message: str = "failure"
-    raise_instead: BaseException | None = None
+def reply(status: int, payload: dict[str, Any]) -> Response:
+    return Response(status, json.dumps(payload))
 
 
-@dataclass
+def twilio_error(status: int, code: int, message: str = "refused") -> Response:
+    """Twilio's error body, as its REST API answers a refused request."""
+    return reply(status, {"code": code, "message": message, "more_info": "", "status": status})
+
+
 class FakeTwilio(AsyncHttpClient):  # type: ignore[misc]
-    requests: list[RecordedRequest] = field(default_factory=list)
-    failures: list[CannedFailure] = field(default_factory=list)
-    listed: list[dict[str, Any]] = field(default_factory=list)
+    def __init__(self, *outcomes: Response | BaseException) -> None:
+        super().__init__(logging.getLogger("tests.fake_twilio"), is_async=True, timeout=5.0)
+        self.outcomes: list[Response | BaseException] = list(outcomes)
+        self.requests: list[RecordedRequest] = []
+        self.listed: list[dict[str, Any]] = []
 
-    def __post_init__(self) -> None:
-        super().__init__(logging.getLogger("fake_twilio"), True, None)
-
-    def fail_next(self, *failures: CannedFailure) -> None:
-        self.failures.extend(failures)
+    def script(self, *outcomes: Response | BaseException) -> None:
+        self.outcomes.extend(outcomes)
 
     @property
     def creates(self) -> list[RecordedRequest]:
@@ -64,38 +65,27 @@ class FakeTwilio(AsyncHttpClient):  # type: ignore[misc]
         timeout: float | None = None,  # noqa: ASYNC109 - twilio's interface
         allow_redirects: bool = False,
     ) -> Response:
-        recorded = RecordedRequest(method, url, dict(data or {}), dict(params or {}))
+        recorded = RecordedRequest(method, url, dict(data or {}), dict(params or {}), auth)
         self.requests.append(recorded)
-        if self.failures:
-            failure = self.failures.pop(0)
-            if failure.raise_instead is not None:
-                raise failure.raise_instead
-            body = {"code": failure.code, "message": failure.message, "status": failure.status}
-            return Response(failure.status, json.dumps(body))
+        if self.outcomes:
+            outcome = self.outcomes.pop(0)
+            if isinstance(outcome, BaseException):
+                raise outcome
+            return outcome
         if method == "GET":
             key = "messages" if recorded.path.endswith("Messages.json") else "calls"
-            return Response(200, json.dumps({key: self.listed, "next_page_uri": None}))
+            return reply(200, {key: self.listed, "next_page_uri": None})
         if recorded.path.endswith("Messages.json"):
-            return Response(201, json.dumps(_message(recorded.data)))
-        return Response(201, json.dumps(_call(recorded.data)))
+            return reply(201, _resource("SM", recorded.data))
+        return reply(201, _resource("CA", recorded.data))
 
 
-def _message(data: dict[str, Any]) -> dict[str, Any]:
+def _resource(prefix: str, data: dict[str, Any]) -> dict[str, Any]:
     return {
-        "sid": "SM" + secrets.token_hex(16),
+        "sid": prefix + secrets.token_hex(16),
         "status": "queued" if data.get("From") else "accepted",
         "to": data.get("To"),
         "from": data.get("From"),
         "body": data.get("Body"),
-        "date_created": "Thu, 26 Nov 2026 16:00:00 +0000",
-    }
-
-
-def _call(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "sid": "CA" + secrets.token_hex(16),
-        "status": "queued",
-        "to": data.get("To"),
-        "from": data.get("From"),
         "date_created": "Thu, 26 Nov 2026 16:00:00 +0000",
     }

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -14,7 +11,6 @@ import aiohttp
 import pytest
 from aiohttp.client_reqrep import ConnectionKey
 from twilio.base.exceptions import TwilioRestException
-from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 
 from shared.outbound import OutboundRequest
@@ -28,6 +24,7 @@ from shared.twilio_sender import (
     TwilioSender,
     classify,
 )
+from tests.support.fake_twilio import FakeTwilio, reply, twilio_error
 
 ACCOUNT = "AC" + "0" * 32
 TO = "+15551234567"
@@ -49,51 +46,8 @@ def settings(**fields: Any) -> Settings:
     return Settings(storage_connection="x", **values)
 
 
-@dataclass
-class Sent:
-    method: str
-    url: str
-    params: dict[str, object]
-    data: dict[str, object]
-    auth: tuple[str, str] | None
-
-
-def reply(status: int, payload: dict[str, Any]) -> Response:
-    return Response(status, json.dumps(payload))
-
-
 def message(sid: str = "SM1", status: str = "queued", **fields: Any) -> dict[str, Any]:
     return {"sid": sid, "status": status, "account_sid": ACCOUNT, "to": TO, **fields}
-
-
-def twilio_error(status: int, code: int, text: str = "refused") -> Response:
-    return reply(status, {"code": code, "message": text, "more_info": "", "status": status})
-
-
-class FakeTwilio(AsyncHttpClient):  # type: ignore[misc]
-    """Answers each request with the next scripted outcome and records what was asked."""
-
-    def __init__(self, *outcomes: Response | BaseException) -> None:
-        super().__init__(logging.getLogger("tests.fake_twilio"), is_async=True, timeout=5.0)
-        self.outcomes: list[Response | BaseException] = list(outcomes)
-        self.sent: list[Sent] = []
-
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 - the twilio client passes it
-        allow_redirects: bool = False,
-    ) -> Response:
-        self.sent.append(Sent(method, url, dict(params or {}), dict(data or {}), auth))
-        outcome = self.outcomes.pop(0) if self.outcomes else reply(201, message())
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
 
 
 def sender(fake: FakeTwilio, **fields: Any) -> TwilioSender:
@@ -106,7 +60,7 @@ async def test_sms_posts_to_from_body_and_status_callback_to_messages() -> None:
     result = await sender(fake).send(SMS)
 
     assert result == SentResult("SM42", "queued")
-    (sent,) = fake.sent
+    (sent,) = fake.requests
     assert (sent.method, sent.url) == ("POST", f"{API}/Messages.json")
     assert sent.data == {
         "To": TO,
@@ -121,7 +75,7 @@ async def test_sms_authenticates_with_the_configured_credentials() -> None:
 
     await sender(fake, api_key_sid="SK1", api_key_secret="key-secret").send(SMS)
 
-    assert fake.sent[0].auth == ("SK1", "key-secret")
+    assert fake.requests[0].auth == ("SK1", "key-secret")
 
 
 async def test_sms_media_urls_are_sent_as_repeated_media_url() -> None:
@@ -130,8 +84,8 @@ async def test_sms_media_urls_are_sent_as_repeated_media_url() -> None:
 
     await sender(fake).send(OutboundRequest(id="m", kind="sms", to=TO, media_urls=media))
 
-    assert fake.sent[0].data["MediaUrl"] == list(media)
-    assert "Body" not in fake.sent[0].data
+    assert fake.requests[0].data["MediaUrl"] == list(media)
+    assert "Body" not in fake.requests[0].data
 
 
 async def test_sms_without_from_uses_the_messaging_service() -> None:
@@ -139,8 +93,8 @@ async def test_sms_without_from_uses_the_messaging_service() -> None:
 
     await sender(fake, from_number=None, messaging_service_sid="MG1").send(SMS)
 
-    assert fake.sent[0].data["MessagingServiceSid"] == "MG1"
-    assert "From" not in fake.sent[0].data
+    assert fake.requests[0].data["MessagingServiceSid"] == "MG1"
+    assert "From" not in fake.requests[0].data
 
 
 async def test_request_from_wins_over_configured_senders() -> None:
@@ -149,8 +103,8 @@ async def test_request_from_wins_over_configured_senders() -> None:
 
     await sender(fake, messaging_service_sid="MG1").send(request)
 
-    assert fake.sent[0].data["From"] == "+15550001111"
-    assert "MessagingServiceSid" not in fake.sent[0].data
+    assert fake.requests[0].data["From"] == "+15550001111"
+    assert "MessagingServiceSid" not in fake.requests[0].data
 
 
 async def test_without_public_url_no_status_callback_is_sent() -> None:
@@ -160,7 +114,7 @@ async def test_without_public_url_no_status_callback_is_sent() -> None:
     await configured.send(SMS)
     await configured.send(CALL)
 
-    for sent in fake.sent:
+    for sent in fake.requests:
         assert "StatusCallback" not in sent.data
         assert "StatusCallbackEvent" not in sent.data
 
@@ -171,7 +125,7 @@ async def test_call_with_say_sends_inline_twiml_with_say() -> None:
     result = await sender(fake).send(CALL)
 
     assert result == SentResult("CA1", "queued")
-    (sent,) = fake.sent
+    (sent,) = fake.requests
     assert (sent.method, sent.url) == ("POST", f"{API}/Calls.json")
     assert "Url" not in sent.data
     root = ElementTree.fromstring(str(sent.data["Twiml"]))
@@ -185,7 +139,7 @@ async def test_call_with_url_sends_url_and_status_callback_events() -> None:
 
     await sender(fake).send(request)
 
-    data = fake.sent[0].data
+    data = fake.requests[0].data
     assert data["Url"] == "https://example.com/t.xml"
     assert "Twiml" not in data
     assert data["StatusCallback"] == "https://gw.example.com/api/twilio/status?id=c"
@@ -198,7 +152,7 @@ async def test_call_with_twiml_sends_it_unchanged() -> None:
 
     await sender(fake).send(OutboundRequest(id="t", kind="call", to=TO, twiml=twiml))
 
-    assert fake.sent[0].data["Twiml"] == twiml
+    assert fake.requests[0].data["Twiml"] == twiml
 
 
 async def test_api_base_url_changes_the_host() -> None:
@@ -206,7 +160,9 @@ async def test_api_base_url_changes_the_host() -> None:
 
     await sender(fake, api_base_url="http://127.0.0.1:4010").send(SMS)
 
-    assert fake.sent[0].url == f"http://127.0.0.1:4010/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+    assert (
+        fake.requests[0].url == f"http://127.0.0.1:4010/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+    )
 
 
 def connector_error() -> aiohttp.ClientConnectorError:
@@ -326,7 +282,7 @@ async def test_find_sent_matches_a_message_by_body_created_after_the_claim() -> 
     found = await sender(fake).find_sent(SMS, SINCE)
 
     assert found == SentResult("SM_MATCH", "sent")
-    (sent,) = fake.sent
+    (sent,) = fake.requests
     assert (sent.method, sent.url) == ("GET", f"{API}/Messages.json")
     assert sent.params["To"] == TO
 
@@ -357,7 +313,7 @@ async def test_find_sent_matches_a_call_created_after_the_claim() -> None:
     )
 
     assert await sender(fake).find_sent(CALL, SINCE) == SentResult("CA_NEW", "ringing")
-    assert fake.sent[0].url == f"{API}/Calls.json"
+    assert fake.requests[0].url == f"{API}/Calls.json"
 
 
 async def test_find_sent_ignores_calls_older_than_the_claim() -> None:
@@ -391,7 +347,7 @@ async def test_send_without_any_sender_is_refused_before_twilio(
         await sender(fake, **fields).send(request_)
 
     assert names in str(info.value)
-    assert fake.sent == []
+    assert fake.requests == []
 
 
 def test_sender_without_credentials_names_the_missing_setting() -> None:
