@@ -8,6 +8,7 @@ from pathlib import Path
 from types import TracebackType
 
 from localdev.ports import free_port, wait_for_port
+from localdev.processes import stop_process
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 AZURITE_BIN = PROJECT_ROOT / "node_modules" / ".bin" / "azurite"
@@ -68,12 +69,7 @@ class Azurite:
     def stop(self) -> None:
         if self._process is None:
             return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        stop_process(self._process, timeout=10)
         self._process = None
 
     @property

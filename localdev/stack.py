@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from localdev.azurite import PROJECT_ROOT, Azurite
 from localdev.ports import wait_for_port
+from localdev.processes import signal_if_running, wait_or_kill
 
 DEV_STORAGE = "UseDevelopmentStorage=true"
 
@@ -123,14 +124,9 @@ class Stack:
 
     def stop(self) -> None:
         for _, process, _ in reversed(self._processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
+            signal_if_running(process, signal.SIGINT)
         for _, process, log_file in reversed(self._processes):
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            wait_or_kill(process, timeout=30)
             if log_file is not None:
                 log_file.close()
         self._processes.clear()

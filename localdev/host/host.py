@@ -119,8 +119,13 @@ class LocalHost:
         for spec in self.app.functions:
             if not isinstance(spec.trigger, HttpTrigger):
                 await self._start_listener(spec, self._invoker, self._outputs)
+        port = DEFAULT_PORT if self._requested_port is None else self._requested_port
+        if self._requested_port is None and self.settings.local_http_port is not None:
+            port = self.settings.local_http_port
         self._http = HttpServer(
             self.app.functions,
+            host=self.host,
+            port=port,
             route_prefix=self.config.http.route_prefix,
             keys=self.keys,
             invoker=self._invoker,
@@ -128,10 +133,8 @@ class LocalHost:
             status=self.status,
             shutdown_timeout=self._drain_timeout,
         )
-        port = DEFAULT_PORT if self._requested_port is None else self._requested_port
-        if self._requested_port is None and self.settings.local_http_port is not None:
-            port = self.settings.local_http_port
-        self.port = await self._http.start(self.host, port)
+        await self._http.start()
+        self.port = self._http.port
 
     async def _start_listener(
         self, spec: FunctionSpec, invoker: Invoker, outputs: QueueOutputs

@@ -6,12 +6,13 @@ queues extension 5.x), so an app behaves here as it will once deployed.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
+
+from localdev.host.jsonfile import read_json_object
 
 MessageEncoding = Literal["base64", "none"]
 
@@ -83,13 +84,7 @@ def load_host_json(app_dir: Path) -> HostConfig:
     path = app_dir / "host.json"
     if not path.exists():
         return HostConfig()
-    try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        raise HostJsonError(f"{path} is not valid JSON: {exc}") from exc
-    if not isinstance(document, dict):
-        raise HostJsonError(f"{path} must hold a JSON object")
-    return parse_host_json(document)
+    return parse_host_json(read_json_object(path, HostJsonError))
 
 
 def parse_host_json(document: dict[str, Any]) -> HostConfig:

@@ -13,6 +13,7 @@ from aiohttp import web
 from azure.core.exceptions import AzureError
 from multidict import CIMultiDict
 
+from localdev.aiohttp_server import AiohttpServer
 from localdev.host.discovery import FunctionSpec, HttpTrigger
 from localdev.host.invoker import RETURN, Invoker
 from localdev.host.keys import HostKeys
@@ -67,11 +68,13 @@ def _joined(values: Any) -> dict[str, str]:
     return {key: ",".join(values.getall(key)) for key in dict.fromkeys(values.keys())}
 
 
-class HttpServer:
+class HttpServer(AiohttpServer):
     def __init__(
         self,
         functions: list[FunctionSpec],
         *,
+        host: str,
+        port: int,
         route_prefix: str,
         keys: HostKeys,
         invoker: Invoker,
@@ -79,39 +82,23 @@ class HttpServer:
         status: Callable[[], dict[str, Any]],
         shutdown_timeout: float,
     ) -> None:
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        super().__init__(
+            app, host=host, port=port, shutdown_timeout=shutdown_timeout, access_log=None
+        )
         self._prefix = route_prefix.strip("/")
         self._keys = keys
         self._invoker = invoker
         self._outputs = outputs
         self._status = status
-        self._shutdown_timeout = shutdown_timeout
         self._routes: RouteTable[tuple[FunctionSpec, HttpTrigger]] = RouteTable()
         for spec in functions:
             if isinstance(spec.trigger, HttpTrigger):
                 self._routes.add(spec.trigger.route, spec.trigger.methods, (spec, spec.trigger))
-        self._runner: web.AppRunner | None = None
 
     def path_for(self, route: str) -> str:
         return "/" + "/".join(part for part in (self._prefix, route.strip("/")) if part)
-
-    async def start(self, host: str, port: int) -> int:
-        """Listen; returns the bound port (useful when port is 0)."""
-        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(
-            app, handle_signals=False, access_log=None, shutdown_timeout=self._shutdown_timeout
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound: int = self._runner.addresses[0][1]
-        return bound
-
-    async def stop(self) -> None:
-        """Stops listening, then waits (bounded) for requests already being handled."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     def _relative(self, path: str) -> str | None:
         if not self._prefix:

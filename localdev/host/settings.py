@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localdev.host.jsonfile import read_json_object
+
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "local.settings.json"
@@ -82,12 +84,7 @@ def apply_settings(app_dir: Path, explicit: Path | None = None) -> AppliedSettin
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        raise SettingsFileError(f"{path} is not valid JSON: {exc}") from exc
-    if not isinstance(document, dict):
-        raise SettingsFileError(f"{path} must hold a JSON object")
+    document = read_json_object(path, SettingsFileError)
     if document.get("IsEncrypted") is True:
         raise SettingsFileError(f"{path} is encrypted; decrypt it with Core Tools first")
     return document

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from types import TracebackType
 
 from aiohttp import encode_basic_auth, web
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+
+from localdev.aiohttp_server import AiohttpServer
 
 DEFAULT_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Say>Hello</Say></Response>'
 
@@ -35,23 +35,22 @@ class CannedReply:
     content_type: str = "text/xml"
 
 
-class WebhookReceiver:
+class WebhookReceiver(AiohttpServer):
     """Answers every path with a canned reply (TwiML by default) unless told otherwise."""
 
+    what = "receiver"
+
     def __init__(self, auth_token: str, host: str = "127.0.0.1") -> None:
-        self.host = host
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        super().__init__(app, host=host, shutdown_timeout=1.0)
         self.requests: list[ReceivedRequest] = []
         self._validator = RequestValidator(auth_token)
         self._replies: dict[str, CannedReply] = {}
         self._arrived = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self._sock: socket.socket | None = None
-        self.port: int | None = None
 
     def url(self, path: str) -> str:
-        if self.port is None:
-            raise RuntimeError("the receiver is not running")
-        return f"http://{self.host}:{self.port}{path}"
+        return self.base_url + path
 
     def reply(
         self, path: str, body: str, status: int = 200, content_type: str = "text/xml"
@@ -90,37 +89,6 @@ class WebhookReceiver:
         return web.Response(
             status=canned.status, text=canned.body, content_type=canned.content_type
         )
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind((self.host, 0))
-        self._sock = sock
-        self.port = sock.getsockname()[1]
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
-
-    async def __aenter__(self) -> WebhookReceiver:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
 
 class HeaderAuthTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]

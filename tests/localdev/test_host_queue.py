@@ -48,6 +48,17 @@ async def queue(sample: SampleApp, storage_connection_string: str) -> AsyncItera
 
 
 @pytest.fixture
+async def probe_queue(
+    sample: SampleApp, storage_connection_string: str
+) -> AsyncIterator[QueueClient]:
+    async with QueueClient.from_connection_string(
+        storage_connection_string, sample.probe_queue
+    ) as client:
+        await client.create_queue()
+        yield client
+
+
+@pytest.fixture
 async def poison(sample: SampleApp, storage_connection_string: str) -> AsyncIterator[QueueClient]:
     async with QueueClient.from_connection_string(
         storage_connection_string, sample.queue + "-poison"
@@ -172,97 +183,83 @@ async def test_missing_queue_is_created_at_start(
     sample: SampleApp, storage_connection_string: str
 ) -> None:
     async with (
-        LocalHost(sample.app_dir, port=0),
+        LocalHost(sample.app_dir, port=0) as host,
         QueueClient.from_connection_string(storage_connection_string, sample.probe_queue) as client,
     ):
+        # Creation runs in the listener's task (start-up never waits for storage).
+        await wait_until(lambda: host.listeners["probe"].stats.polls > 0, what="the first poll")
         properties = await client.get_queue_properties()
     assert properties.name == sample.probe_queue
 
 
 async def test_concurrency_is_bounded_by_batch_size_plus_threshold(
-    sample: SampleApp, storage_connection_string: str
+    sample: SampleApp, probe_queue: QueueClient
 ) -> None:
     batch_size, threshold, total = 4, 2, 12
-    async with QueueClient.from_connection_string(
-        storage_connection_string, sample.probe_queue
-    ) as client:
-        await client.create_queue()
-        for number in range(total):
-            await client.send_message(b64(f"probe {number}"))
-        async with LocalHost(sample.app_dir, port=0) as host:
-            listener = host.listeners["probe"]
-            await wait_until(
-                lambda: (
-                    sample.probe().get("in_flight") == batch_size
-                    and listener.stats.waiting_for_capacity
-                ),
-                what="the first batch to be held",
-            )
-            sample.open_gate("gate-first")
-            await wait_until(
-                lambda: (
-                    sample.probe().get("in_flight") == batch_size + threshold
-                    and listener.stats.waiting_for_capacity
-                ),
-                what="a second batch on top of the threshold",
-            )
-            sample.open_gate("gate-rest")
-            await wait_until(
-                lambda: sample.probe().get("done") == total, what="every message to finish"
-            )
+    for number in range(total):
+        await probe_queue.send_message(b64(f"probe {number}"))
+    async with LocalHost(sample.app_dir, port=0) as host:
+        listener = host.listeners["probe"]
+        await wait_until(
+            lambda: (
+                sample.probe().get("in_flight") == batch_size
+                and listener.stats.waiting_for_capacity
+            ),
+            what="the first batch to be held",
+        )
+        sample.open_gate("gate-first")
+        await wait_until(
+            lambda: (
+                sample.probe().get("in_flight") == batch_size + threshold
+                and listener.stats.waiting_for_capacity
+            ),
+            what="a second batch on top of the threshold",
+        )
+        sample.open_gate("gate-rest")
+        await wait_until(
+            lambda: sample.probe().get("done") == total, what="every message to finish"
+        )
     assert sample.probe()["max_in_flight"] == batch_size + threshold
 
 
 async def test_stop_waits_for_running_invocations(
-    sample: SampleApp, storage_connection_string: str
+    sample: SampleApp, probe_queue: QueueClient
 ) -> None:
-    async with QueueClient.from_connection_string(
-        storage_connection_string, sample.probe_queue
-    ) as client:
-        await client.create_queue()
-        await client.send_message(b64("held"))
-        host = LocalHost(sample.app_dir, port=0)
-        await host.start()
-        await wait_until(lambda: sample.probe().get("in_flight") == 1, what="the invocation")
-        sample.open_gate("gate-first")
-        await host.stop()
-        assert sample.probe()["done"] == 1
-        assert await message_count(client) == 0
+    await probe_queue.send_message(b64("held"))
+    host = LocalHost(sample.app_dir, port=0)
+    await host.start()
+    await wait_until(lambda: sample.probe().get("in_flight") == 1, what="the invocation")
+    sample.open_gate("gate-first")
+    await host.stop()
+    assert sample.probe()["done"] == 1
+    assert await message_count(probe_queue) == 0
 
 
 async def test_stop_gives_up_after_the_drain_timeout_and_releases_the_message(
-    sample: SampleApp, storage_connection_string: str
+    sample: SampleApp, probe_queue: QueueClient
 ) -> None:
-    async with QueueClient.from_connection_string(
-        storage_connection_string, sample.probe_queue
-    ) as client:
-        await client.create_queue()
-        await client.send_message(b64("never released by its gate"))
-        host = LocalHost(sample.app_dir, port=0, drain_timeout=0.2)
-        await host.start()
-        await wait_until(lambda: sample.probe().get("in_flight") == 1, what="the invocation")
-        await host.stop()
-        visible = await client.peek_messages()
+    await probe_queue.send_message(b64("never released by its gate"))
+    host = LocalHost(sample.app_dir, port=0, drain_timeout=0.2)
+    await host.start()
+    await wait_until(lambda: sample.probe().get("in_flight") == 1, what="the invocation")
+    await host.stop()
+    visible = await probe_queue.peek_messages()
     assert [m.dequeue_count for m in visible] == [1]
 
 
 async def test_lease_is_renewed_while_the_function_runs(
-    sample: SampleApp, storage_connection_string: str
+    sample: SampleApp, probe_queue: QueueClient
 ) -> None:
-    async with QueueClient.from_connection_string(
-        storage_connection_string, sample.probe_queue
-    ) as client:
-        await client.create_queue()
-        await client.send_message(b64("long running"))
-        async with LocalHost(sample.app_dir, port=0, message_lease=timedelta(seconds=2)) as host:
-            await wait_until(lambda: sample.probe().get("in_flight") == 1, what="the invocation")
-            listener = host.listeners["probe"]
-            await wait_until(
-                lambda: listener.stats.lease_renewals >= 3, what="renewals past the first lease"
-            )
-            sample.open_gate("gate-first")
-            await wait_until(lambda: sample.probe().get("done") == 1, what="the invocation end")
-            assert listener.stats.received == 1
+    await probe_queue.send_message(b64("long running"))
+    async with LocalHost(sample.app_dir, port=0, message_lease=timedelta(seconds=2)) as host:
+        await wait_until(lambda: sample.probe().get("in_flight") == 1, what="the invocation")
+        listener = host.listeners["probe"]
+        await wait_until(
+            lambda: listener.stats.lease_renewals >= 3, what="renewals past the first lease"
+        )
+        sample.open_gate("gate-first")
+        await wait_until(lambda: sample.probe().get("done") == 1, what="the invocation end")
+        assert listener.stats.received == 1
     assert sample.probe()["arrivals"] == 1
 
 

@@ -24,19 +24,10 @@ RECIPIENT = "+15558675310"
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[SimulatorServer]:
-    config = SimConfig(
+def sim_config() -> SimConfig:
+    return SimConfig(
         callback_delay=0.01, seed=1, api_key_sid=API_KEY_SID, api_key_secret=API_KEY_SECRET
     )
-    async with SimulatorServer(config) as server:
-        yield server
-
-
-@pytest.fixture
-async def twilio(sim: SimulatorServer) -> AsyncIterator[Client]:
-    config = sim.state.config
-    async with official_client(sim.base_url, config.account_sid, config.auth_token) as client:
-        yield client
 
 
 @pytest.fixture

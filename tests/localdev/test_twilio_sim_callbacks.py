@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from twilio.rest import Client
 
 from localdev.twilio_sim import SimConfig, SimulatorServer
-from localdev.twilio_sim.testing import WebhookReceiver, official_client
+from localdev.twilio_sim.testing import WebhookReceiver
 
 SENDER = "+15005550006"
 RECIPIENT = "+15558675310"
@@ -16,22 +14,8 @@ ALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[SimulatorServer]:
-    async with SimulatorServer(SimConfig(callback_delay=0.01, seed=2)) as server:
-        yield server
-
-
-@pytest.fixture
-async def twilio(sim: SimulatorServer) -> AsyncIterator[Client]:
-    config = sim.state.config
-    async with official_client(sim.base_url, config.account_sid, config.auth_token) as client:
-        yield client
-
-
-@pytest.fixture
-async def app(sim: SimulatorServer) -> AsyncIterator[WebhookReceiver]:
-    async with WebhookReceiver(sim.state.config.auth_token) as receiver:
-        yield receiver
+def sim_config() -> SimConfig:
+    return SimConfig(callback_delay=0.01, seed=2)
 
 
 async def settle(sim: SimulatorServer) -> None:

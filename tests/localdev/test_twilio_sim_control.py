@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import urllib.request
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from twilio.rest import Client
 from localdev.ports import free_port, wait_for_port
 from localdev.twilio_sim import ConfigError, SimConfig, SimulatorServer, running_simulator
 from localdev.twilio_sim.config import DEFAULT_ACCOUNT_SID
-from localdev.twilio_sim.testing import WebhookReceiver, official_client
+from localdev.twilio_sim.testing import WebhookReceiver
 
 SENDER = "+15005550006"
 RECIPIENT = "+15558675310"
@@ -26,28 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[SimulatorServer]:
-    async with SimulatorServer(SimConfig(callback_delay=0.01, seed=5)) as server:
-        yield server
-
-
-@pytest.fixture
-async def twilio(sim: SimulatorServer) -> AsyncIterator[Client]:
-    config = sim.state.config
-    async with official_client(sim.base_url, config.account_sid, config.auth_token) as client:
-        yield client
-
-
-@pytest.fixture
-async def control(sim: SimulatorServer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(base_url=sim.base_url) as session:
-        yield session
-
-
-@pytest.fixture
-async def app(sim: SimulatorServer) -> AsyncIterator[WebhookReceiver]:
-    async with WebhookReceiver(sim.state.config.auth_token) as receiver:
-        yield receiver
+def sim_config() -> SimConfig:
+    return SimConfig(callback_delay=0.01, seed=5)
 
 
 async def get_json(control: aiohttp.ClientSession, path: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -14,7 +13,6 @@ from twilio.rest import Client
 
 from localdev.twilio_sim import SimConfig, SimulatorServer
 from localdev.twilio_sim.faults import FaultInjector, FaultRule
-from localdev.twilio_sim.testing import official_client
 
 SENDER = "+15005550006"
 RECIPIENT = "+15558675310"
@@ -22,23 +20,8 @@ SLOW_SECONDS = 0.3
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[SimulatorServer]:
-    config = SimConfig(callback_delay=0.01, slow_seconds=SLOW_SECONDS, seed=3)
-    async with SimulatorServer(config) as server:
-        yield server
-
-
-@pytest.fixture
-async def twilio(sim: SimulatorServer) -> AsyncIterator[Client]:
-    config = sim.state.config
-    async with official_client(sim.base_url, config.account_sid, config.auth_token) as client:
-        yield client
-
-
-@pytest.fixture
-async def control(sim: SimulatorServer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(base_url=sim.base_url) as session:
-        yield session
+def sim_config() -> SimConfig:
+    return SimConfig(callback_delay=0.01, slow_seconds=SLOW_SECONDS, seed=3)
 
 
 async def set_rules(control: aiohttp.ClientSession, *rules: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -18,21 +17,8 @@ REPLY = "<Response><Message>thanks</Message></Response>"
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[SimulatorServer]:
-    async with SimulatorServer(SimConfig(callback_delay=0.01, seed=4)) as server:
-        yield server
-
-
-@pytest.fixture
-async def control(sim: SimulatorServer) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(base_url=sim.base_url) as session:
-        yield session
-
-
-@pytest.fixture
-async def app(sim: SimulatorServer) -> AsyncIterator[WebhookReceiver]:
-    async with WebhookReceiver(sim.state.config.auth_token) as receiver:
-        yield receiver
+def sim_config() -> SimConfig:
+    return SimConfig(callback_delay=0.01, seed=4)
 
 
 async def post(
