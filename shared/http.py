@@ -46,10 +46,6 @@ def json_response(
     )
 
 
-def invalid_request_response(error: InvalidRequestError) -> func.HttpResponse:
-    return json_response(error.as_json(), 400)
-
-
 def twiml_response(xml: str) -> func.HttpResponse:
     return func.HttpResponse(xml, status_code=200, mimetype="text/xml", charset="utf-8")
 

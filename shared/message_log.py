@@ -184,15 +184,17 @@ class MessageLog:
     def __init__(self, table: TableClient) -> None:
         self._table = table
 
-    async def create(self, record: LogRecord, event: LogEvent) -> None:
+    async def create(self, record: LogRecord, event: LogEvent) -> LogRecord:
+        """Inserts a new record; returns it with its ETag, ready for a guarded update."""
         try:
-            await self._table.submit_transaction(
+            result = await self._table.submit_transaction(
                 [("create", record.to_entity()), ("create", _event_entity(record.id, event))]
             )
         except TableTransactionError as exc:
             if exc.status_code == 409:
                 raise RecordExistsError(record.id) from exc
             raise
+        return replace(record, etag=result[0].get("etag"))
 
     async def get(self, record_id: str) -> LogRecord | None:
         try:

@@ -21,6 +21,7 @@ from twilio.rest import Client
 
 from shared.outbound import OutboundRequest
 from shared.settings import Settings
+from shared.twiml import say_response
 
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 RECONCILE_SKEW = timedelta(minutes=2)
@@ -142,7 +143,7 @@ class TwilioSender:
         if request.url:
             params["url"] = request.url
         else:
-            params["twiml"] = request.twiml or _say_twiml(request.say or "")
+            params["twiml"] = request.twiml or say_response(request.say or "")
         call = await self._guarded(self._client.calls.create_async(to=request.to, **params))
         return _result(call)
 
@@ -175,9 +176,3 @@ def _result(resource: Any) -> SentResult:
     # Twilio's library names the field ``from_`` on messages and ``_from`` on calls.
     sender = getattr(resource, "from_", None) or getattr(resource, "_from", None)
     return SentResult(str(resource.sid), str(resource.status), str(sender) if sender else None)
-
-
-def _say_twiml(text: str) -> str:
-    from shared.twiml import say_response
-
-    return say_response(text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 
 import azure.functions as func
@@ -20,6 +21,7 @@ from shared.outbound import ID_PATTERN, InvalidRequestError, OutboundRequest, pa
 from shared.queue_codec import decode_queue_text
 from shared.send_api import enqueue
 from shared.services import Services, get_services
+from shared.status import KINDS
 from shared.transitions import (
     SendPlan,
     attempt_failed,
@@ -46,8 +48,10 @@ class RetryableSendError(Exception):
     """A transient failure, raised so the Functions host makes the message visible again."""
 
 
+@cache
 def max_dequeue_count(path: Path = HOST_JSON) -> int:
-    """From ``host.json``, the one place the host's own retry limit is set."""
+    """From ``host.json``, the one place the host's own retry limit is set (read once, on
+    the first queue message, so no function's import pays for it)."""
     try:
         queues = json.loads(path.read_text())["extensions"]["queues"]
         return int(queues.get("maxDequeueCount", DEFAULT_MAX_DEQUEUE_COUNT))
@@ -56,16 +60,15 @@ def max_dequeue_count(path: Path = HOST_JSON) -> int:
         return DEFAULT_MAX_DEQUEUE_COUNT
 
 
-_MAX_DEQUEUE = max_dequeue_count()
-
-
 async def process(msg: func.QueueMessage) -> None:
     services = await get_services()
     dequeue_count = msg.dequeue_count or 1
+    document: object = None
     try:
-        request = parse_request(decode_queue_text(msg.get_body()))
+        document = decode_queue_text(msg.get_body())
+        request = parse_request(document)
     except InvalidRequestError as exc:
-        await _reject(services, msg, exc)
+        await _reject(services, msg, document if isinstance(document, dict) else {}, exc)
         return
     if request.send_at and request.send_at - utcnow() > SCHEDULE_TOLERANCE:
         await enqueue(services, request)
@@ -74,7 +77,7 @@ async def process(msg: func.QueueMessage) -> None:
     record = await _ensure_record(services, request)
     if record is None:
         return
-    last_attempt = dequeue_count >= _MAX_DEQUEUE
+    last_attempt = dequeue_count >= max_dequeue_count()
     try:
         await _send(services, request, record, dequeue_count, last_attempt)
     except RetryableSendError:
@@ -86,28 +89,31 @@ async def process(msg: func.QueueMessage) -> None:
         raise
 
 
-async def _reject(services: Services, msg: func.QueueMessage, error: InvalidRequestError) -> None:
-    """Record an invalid message as ``rejected`` and let it go: retrying cannot fix it."""
-    document = _loose_document(msg)
-    candidate = document.get("id")
-    record_id = candidate if isinstance(candidate, str) and ID_PATTERN.match(candidate) else None
-    record_id = record_id or str(msg.id or "unknown")
-    kind = document.get("kind") if document.get("kind") in ("sms", "call") else "unknown"
-    to = document.get("to") if isinstance(document.get("to"), str) else ""
-    record, event = rejected_record(record_id, str(kind), str(to), error.code, error.message)
+async def _reject(
+    services: Services,
+    msg: func.QueueMessage,
+    document: dict[str, object],
+    error: InvalidRequestError,
+) -> None:
+    """Record an invalid message as ``rejected`` and let it go: retrying cannot fix it.
+
+    It is logged under its own id when it has a usable one, else under the queue's id.
+    """
+    candidate, kind, to = document.get("id"), document.get("kind"), document.get("to")
+    usable = isinstance(candidate, str) and ID_PATTERN.match(candidate)
+    record_id = str(candidate) if usable else str(msg.id or "unknown")
+    record, event = rejected_record(
+        record_id,
+        str(kind) if kind in KINDS else "unknown",
+        to if isinstance(to, str) else "",
+        error.code,
+        error.message,
+    )
     try:
         await services.log.create(record, event)
     except RecordExistsError:
         await services.log.add_event(record_id, event)
     logs.warning("queue_message_rejected", id=record_id, code=error.code, reason=error.message)
-
-
-def _loose_document(msg: func.QueueMessage) -> dict[str, object]:
-    try:
-        data = decode_queue_text(msg.get_body())
-    except InvalidRequestError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 async def _ensure_record(services: Services, request: OutboundRequest) -> LogRecord | None:
@@ -118,10 +124,10 @@ async def _ensure_record(services: Services, request: OutboundRequest) -> LogRec
             request, source="queue", store_bodies=services.settings.log_message_bodies
         )
         try:
-            await services.log.create(new, event)
+            record = await services.log.create(new, event)
         except RecordExistsError:
             logs.info("record_created_concurrently", id=request.id)
-        record = await services.log.get(request.id)
+            record = await services.log.get(request.id)
         if record is None:
             raise RetryableSendError(f"record {request.id} vanished after create")
     if record.request_hash != request.fingerprint() or record.kind != request.kind:
