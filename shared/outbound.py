@@ -136,7 +136,7 @@ def _media_urls(data: dict[str, Any]) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _send_at(data: dict[str, Any], now: datetime) -> datetime | None:
+def _send_at(data: dict[str, Any], now: datetime | None) -> datetime | None:
     raw = _string(data, "send_at")
     if raw is None:
         return None
@@ -152,6 +152,8 @@ def _send_at(data: dict[str, Any], now: datetime) -> datetime | None:
         raise InvalidRequestError(
             "invalid_send_at", "'send_at' needs a UTC offset (Z or +hh:mm)", "send_at"
         )
+    if now is None:
+        return when.astimezone(UTC)
     if when > now + MAX_SCHEDULE_AHEAD:
         raise InvalidRequestError(
             "send_at_too_far", "'send_at' can be at most 7 days ahead", "send_at"
@@ -225,10 +227,13 @@ def parse_request(
     kind: Kind | None = None,
     default_id: str | None = None,
     now: datetime | None = None,
+    schedule_limits: bool = True,
 ) -> OutboundRequest:
     """Validate a decoded JSON document into an OutboundRequest.
 
-    ``kind`` is fixed by the API route; queue messages must name it themselves.
+    ``kind`` is fixed by the API route; queue messages must name it themselves. The limits on
+    ``send_at`` (not in the past, at most 7 days ahead) are the API's: the worker passes
+    ``schedule_limits=False``, because a scheduled message that is handled late is still due.
     """
     if not isinstance(data, dict):
         raise InvalidRequestError("invalid_request", "the request must be a JSON object")
@@ -278,7 +283,7 @@ def parse_request(
         kind=resolved,
         to=to,
         from_=from_,
-        send_at=_send_at(data, now or datetime.now(UTC)),
+        send_at=_send_at(data, (now or datetime.now(UTC)) if schedule_limits else None),
         tag=tag,
         **content,
     )

@@ -1,9 +1,10 @@
 """The send API: accept a request, log it, queue it; and read a record's status back.
 
 Accepting means the summary row is inserted (never upserted) as ``accepted`` and the request
-is on the queue. A failure in between is answered 503 and, where possible, undone; a repeat
-with the same Idempotency-Key re-enqueues an ``accepted`` record, because the worker's claim
-makes a duplicate queue message harmless while a missing one would lose the request.
+is on the queue. A failure in between is answered 503 and the accept is withdrawn, unless a
+worker already has it; a repeat with the same Idempotency-Key re-enqueues an ``accepted`` (or
+withdrawn) record, because the worker's claim makes a duplicate queue message harmless while
+a missing one would lose the request.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from shared.http import HttpError, json_response, read_json
 from shared.message_log import LogRecord, RecordExistsError, utcnow
 from shared.outbound import ID_PATTERN, InvalidRequestError, OutboundRequest, parse_request
 from shared.services import Services, get_services
-from shared.status import ACCEPTED, Kind
-from shared.transitions import new_outbound_record
+from shared.status import ACCEPTED, WITHDRAWN, Kind
+from shared.transitions import new_outbound_record, revive, withdraw
 
 RETRY_AFTER_SECONDS = "5"
+MAX_VISIBILITY_SECONDS = 7 * 24 * 3600
 _COLLECTION: dict[Kind, str] = {"sms": "messages", "call": "calls"}
 
 
@@ -72,17 +74,19 @@ def _check_sender(request: OutboundRequest, services: Services) -> None:
     )
 
 
-def _delay_seconds(send_at: datetime | None) -> int | None:
-    if send_at is None:
-        return None
-    seconds = int((send_at - utcnow()).total_seconds())
-    return seconds if seconds > 0 else None
+def _delay_seconds(send_at: datetime | None) -> float:
+    return 0.0 if send_at is None else (send_at - utcnow()).total_seconds()
 
 
-async def enqueue(services: Services, request: OutboundRequest) -> None:
-    """Put the request on the outbound queue, hidden until ``send_at`` when scheduled."""
+async def enqueue(services: Services, request: OutboundRequest, delay: float = 0.0) -> None:
+    """Put the request on the outbound queue, hidden until ``send_at`` (or ``delay``).
+
+    The message never expires: a queue's default time-to-live of 7 days would drop a message
+    scheduled 7 days ahead, or one waiting out a long outage, without a trace.
+    """
+    seconds = min(int(max(delay, _delay_seconds(request.send_at))), MAX_VISIBILITY_SECONDS)
     await services.queue.send_message(
-        request.to_json(), visibility_timeout=_delay_seconds(request.send_at)
+        request.to_json(), visibility_timeout=seconds if seconds > 0 else None, time_to_live=-1
     )
 
 
@@ -97,7 +101,11 @@ async def _repeat(services: Services, request: OutboundRequest) -> func.HttpResp
             "this Idempotency-Key was used with a different request",
             "Idempotency-Key",
         )
-    if existing.status == ACCEPTED:
+    if existing.status == WITHDRAWN:
+        revived = await services.log.update(request.id, revive(), existing)
+        if revived is not None and revived[1] is not None:
+            await _enqueue_or_withdraw(services, request, revived[0])
+    elif existing.status == ACCEPTED:
         await enqueue(services, request)
     logs.info("send_repeated", id=request.id, kind=request.kind, status=existing.status)
     return json_response(_accepted_body(request.kind, request.id), 202)
@@ -112,27 +120,34 @@ async def _accept(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
             request, source="api", store_bodies=services.settings.log_message_bodies
         )
         try:
-            await services.log.create(record, event)
+            created = await services.log.create(record, event)
         except RecordExistsError:
             return await _repeat(services, request)
-        try:
-            await enqueue(services, request)
-        except AzureError:
-            await _undo(services, record)
-            raise
+        await _enqueue_or_withdraw(services, request, created)
     except AzureError as exc:
         raise StorageUnavailableError(str(exc)) from exc
     logs.info("send_accepted", id=request.id, kind=kind, to=request.to, tag=request.tag)
     return json_response(_accepted_body(kind, request.id), 202)
 
 
-async def _undo(services: Services, record: LogRecord) -> None:
-    """Best effort: free the id so that a retry starts clean. A leftover ``accepted``
-    record is safe too, since a repeat re-enqueues it."""
+async def _enqueue_or_withdraw(
+    services: Services, request: OutboundRequest, record: LogRecord
+) -> None:
+    """Queue an accepted record; if that fails, take the accept back so that a 503 is true.
+
+    A failed enqueue may still have put the message on the queue, and a worker may already
+    have claimed it: then the record has moved, the withdrawal does not apply, and the
+    request is on its way (202). Otherwise the record becomes ``withdrawn``, which no worker
+    sends, until a retry with the same Idempotency-Key brings it back.
+    """
     try:
-        await services.log.delete(record.id)
+        await enqueue(services, request)
     except AzureError as exc:
-        logs.warning("send_undo_failed", id=record.id, error=type(exc).__name__)
+        reason = f"could not be queued ({type(exc).__name__}); retry with the same id"
+        withdrawn = await services.log.update(request.id, withdraw(record, reason), record)
+        if withdrawn is not None and withdrawn[1] is not None:
+            raise
+        logs.warning("enqueue_failed_but_claimed", id=request.id, error=type(exc).__name__)
 
 
 def _storage_unavailable(exc: StorageUnavailableError) -> func.HttpResponse:
@@ -140,7 +155,8 @@ def _storage_unavailable(exc: StorageUnavailableError) -> func.HttpResponse:
     return HttpError(
         503,
         "storage_unavailable",
-        "storage is unavailable; nothing was sent. Retry later with the same Idempotency-Key",
+        "storage is unavailable; the request was not accepted and nothing will be sent. "
+        "Retry later with the same Idempotency-Key: it is sent at most once",
         headers={"Retry-After": RETRY_AFTER_SECONDS},
     ).response()
 

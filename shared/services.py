@@ -18,6 +18,7 @@ from azure.storage.queue.aio import QueueClient
 from shared.message_log import MessageLog
 from shared.opt_outs import OptOutRegistry
 from shared.settings import Settings, get_settings
+from shared.sid_owners import SidOwners
 
 if TYPE_CHECKING:
     from shared.twilio_sender import TwilioSender
@@ -30,6 +31,7 @@ class Services:
     queue: QueueClient
     log: MessageLog
     opt_outs: OptOutRegistry
+    sids: SidOwners
     _sender: TwilioSender | None = field(default=None, init=False)
 
     def sender(self) -> TwilioSender:
@@ -66,7 +68,14 @@ async def _create(settings: Settings) -> Services:
         await queue.close()
         await tables.close()
         raise
-    return Services(settings, tables, queue, MessageLog(log_table), OptOutRegistry(opt_out_table))
+    return Services(
+        settings,
+        tables,
+        queue,
+        MessageLog(log_table),
+        OptOutRegistry(opt_out_table),
+        SidOwners(log_table),
+    )
 
 
 async def get_services() -> Services:

@@ -17,6 +17,9 @@ from typing import Literal
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 
+# A send's claim must outlive the Twilio call it guards, by this much at least.
+SETTLE_MARGIN_SECONDS = 5.0
+
 VoiceMode = Literal["greeting", "forward", "voicemail", "menu", "reject"]
 VOICE_MODES: tuple[VoiceMode, ...] = ("greeting", "forward", "voicemail", "menu", "reject")
 
@@ -74,6 +77,7 @@ class Settings:
     api_base_url: str | None = None
     twilio_timeout_seconds: float = 10.0
     send_lease_seconds: float = 120.0
+    status_check_seconds: float = 60.0
     sms_auto_reply: str | None = None
     voice_mode: VoiceMode = "greeting"
     voice_greeting: str | None = None
@@ -94,6 +98,11 @@ class Settings:
                 "needed to call Twilio (or set TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET)",
             )
         return TwilioCredentials(self.account_sid, self.account_sid, self.auth_token)
+
+    @property
+    def settle_seconds(self) -> float:
+        """How long after Twilio creates a resource its sender may still be recording it."""
+        return self.twilio_timeout_seconds + SETTLE_MARGIN_SECONDS
 
     def status_callback_url(self, outbound_id: str) -> str | None:
         """Where Twilio reports status; without a public URL Twilio has nowhere to call."""
@@ -199,6 +208,18 @@ def _voice_mode(env: Mapping[str, str], forward_to: str | None, menu: bool) -> V
     return mode
 
 
+def _lease(env: Mapping[str, str], twilio_timeout: float) -> float:
+    lease = _number(env, "SEND_LEASE_SECONDS", 120.0)
+    if lease < twilio_timeout + SETTLE_MARGIN_SECONDS:
+        raise InvalidSettingError(
+            "SEND_LEASE_SECONDS",
+            f"{lease:g} s must be at least TWILIO_TIMEOUT_SECONDS + {SETTLE_MARGIN_SECONDS:g} "
+            f"({twilio_timeout + SETTLE_MARGIN_SECONDS:g} s): a shorter claim could expire "
+            "while its Twilio call is still running, and the message would be sent twice",
+        )
+    return lease
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     storage = _text(env, "AzureWebJobsStorage")
     if storage is None:
@@ -207,6 +228,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         )
     forward_to = _phone(env, "VOICE_FORWARD_TO")
     menu = _menu(env)
+    twilio_timeout = _number(env, "TWILIO_TIMEOUT_SECONDS", 10.0)
     return Settings(
         storage_connection=storage,
         outbound_queue=_text(env, "OUTBOUND_QUEUE") or "outbound",
@@ -223,8 +245,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         trust_forwarded_headers=_flag(env, "TRUST_FORWARDED_HEADERS", False),
         validate_signatures=_flag(env, "TWILIO_VALIDATE_SIGNATURES", True),
         api_base_url=_url(env, "TWILIO_API_BASE_URL"),
-        twilio_timeout_seconds=_number(env, "TWILIO_TIMEOUT_SECONDS", 10.0),
-        send_lease_seconds=_number(env, "SEND_LEASE_SECONDS", 120.0),
+        twilio_timeout_seconds=twilio_timeout,
+        send_lease_seconds=_lease(env, twilio_timeout),
+        status_check_seconds=_number(env, "STATUS_CHECK_SECONDS", 60.0),
         sms_auto_reply=_text(env, "SMS_AUTO_REPLY"),
         voice_mode=_voice_mode(env, forward_to, bool(menu)),
         voice_greeting=_text(env, "VOICE_GREETING"),

@@ -16,12 +16,15 @@ KINDS: tuple[Kind, ...] = ("sms", "call")
 ACCEPTED = "accepted"
 REJECTED = "rejected"
 FAILED = "failed"
+WITHDRAWN = "withdrawn"
+UNKNOWN = "unknown"
 
 TERMINAL_RANK = 100
 
+_GATEWAY_TERMINAL = {REJECTED, FAILED, WITHDRAWN, UNKNOWN}
 _GATEWAY_RANKS: dict[Kind, dict[str, int]] = {
-    "sms": {ACCEPTED: 0, "sending": 1, REJECTED: TERMINAL_RANK, FAILED: TERMINAL_RANK},
-    "call": {ACCEPTED: 0, "dialing": 1, REJECTED: TERMINAL_RANK, FAILED: TERMINAL_RANK},
+    "sms": {ACCEPTED: 0, "sending": 1} | dict.fromkeys(_GATEWAY_TERMINAL, TERMINAL_RANK),
+    "call": {ACCEPTED: 0, "dialing": 1} | dict.fromkeys(_GATEWAY_TERMINAL, TERMINAL_RANK),
 }
 
 _TWILIO_RANKS: dict[Kind, dict[str, int]] = {

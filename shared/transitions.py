@@ -20,6 +20,8 @@ from shared.status import (
     FAILED,
     REJECTED,
     TERMINAL_RANK,
+    UNKNOWN,
+    WITHDRAWN,
     Kind,
     gateway_rank,
     is_terminal,
@@ -32,6 +34,8 @@ TWILIO = "twilio"
 IN_FLIGHT = "in_flight"
 NOT_SENT = "not_sent"
 AMBIGUOUS = "ambiguous"
+# Out of attempts, but maybe sent: only the status checks may decide, never a redelivery.
+GIVEN_UP = "given_up"
 
 Decider = Callable[[LogRecord], Change | None]
 
@@ -124,7 +128,12 @@ def inbound_record(
 
 
 def plan_send(record: LogRecord, now: datetime, lease: timedelta) -> SendPlan:
-    """What a (re)delivered queue message may do, given what the log already knows."""
+    """What a (re)delivered queue message may do, given what the log already knows.
+
+    A claim that may have reached Twilio is left alone for the whole lease, ambiguous or
+    not: a request that timed out on our side can still be created at Twilio a little later,
+    and only after the lease can its absence from Twilio's records be trusted.
+    """
     kind: Kind = "call" if record.kind == "call" else "sms"
     if record.twilio_sid or is_terminal(record.status_rank):
         return SendPlan.DONE
@@ -134,10 +143,13 @@ def plan_send(record: LogRecord, now: datetime, lease: timedelta) -> SendPlan:
         return SendPlan.DONE
     if record.last_outcome == NOT_SENT:
         return SendPlan.SEND
-    if record.last_outcome == AMBIGUOUS:
-        return SendPlan.RECONCILE
-    claimed_at = record.claimed_at or record.updated_at
-    return SendPlan.RECONCILE if now - claimed_at > lease else SendPlan.WAIT
+    if record.last_outcome == GIVEN_UP:
+        return SendPlan.DONE
+    return SendPlan.RECONCILE if now >= lease_ends(record, lease) else SendPlan.WAIT
+
+
+def lease_ends(record: LogRecord, lease: timedelta) -> datetime:
+    return (record.claimed_at or record.updated_at) + lease
 
 
 def claim(expected: LogRecord, now: datetime) -> Decider:
@@ -173,7 +185,10 @@ def twilio_status(
     note: str | None = None,
     from_: str | None = None,
 ) -> Decider:
-    """Twilio's word on a record (send result or callback): forward only, history always."""
+    """Twilio's word on a record (send result or callback): forward only, history always.
+
+    A record owns one SID: news about another SID is history, never the record's status.
+    """
 
     def decide(record: LogRecord) -> Change:
         kind: Kind = "call" if record.kind == "call" else "sms"
@@ -188,6 +203,8 @@ def twilio_status(
             note=note,
         )
         rank = twilio_rank(kind, status)
+        if sid and record.twilio_sid and sid != record.twilio_sid:
+            return Change(event)
         summary: dict[str, object] = {}
         if sid and not record.twilio_sid:
             summary["twilio_sid"] = sid
@@ -246,6 +263,73 @@ def attempt_failed(reason: str, *, ambiguous: bool, code: int | None) -> Decider
             return Change(event)
         outcome = AMBIGUOUS if ambiguous else NOT_SENT
         return Change(event, {"last_outcome": outcome, "updated_at": now})
+
+    return decide
+
+
+def possibly_sent(record: LogRecord) -> bool:
+    """A claim whose Twilio call may have gone through: only Twilio's records can tell."""
+    return (
+        not record.twilio_sid
+        and record.status_rank == 1
+        and record.last_outcome in (IN_FLIGHT, AMBIGUOUS, GIVEN_UP)
+    )
+
+
+def withdraw(expected: LogRecord, reason: str) -> Decider:
+    """Take back an accept whose enqueue failed, unless a worker has touched it since: then
+    it is on its way and the caller is told so."""
+
+    def decide(record: LogRecord) -> Change | None:
+        if record.etag != expected.etag or record.status != ACCEPTED:
+            return None
+        now = utcnow()
+        event = LogEvent(WITHDRAWN, GATEWAY, at=now, error_message=reason)
+        summary = {"status": WITHDRAWN, "status_rank": TERMINAL_RANK, "updated_at": now}
+        return Change(event, {**summary, "error_message": reason})
+
+    return decide
+
+
+def revive() -> Decider:
+    """A retry with the same Idempotency-Key brings a withdrawn request back: nothing of it
+    was ever sent, so going back to ``accepted`` breaks no promise."""
+
+    def decide(record: LogRecord) -> Change | None:
+        if record.status != WITHDRAWN:
+            return None
+        now = utcnow()
+        event = LogEvent(ACCEPTED, GATEWAY, at=now, note="accepted again on a retry")
+        summary = {"status": ACCEPTED, "status_rank": 0, "error_message": None}
+        return Change(event, {**summary, "updated_at": now})
+
+    return decide
+
+
+def hand_to_recovery(reason: str) -> Decider:
+    """The queue's retries are spent on a send that may have reached Twilio: the record stays
+    open for the status checks, which alone can tell sent from not sent."""
+
+    def decide(record: LogRecord) -> Change:
+        now = utcnow()
+        event = LogEvent("checking", GATEWAY, at=now, error_message=reason)
+        if not possibly_sent(record):
+            return Change(event)
+        return Change(event, {"last_outcome": GIVEN_UP, "updated_at": now})
+
+    return decide
+
+
+def status_unknown(message: str) -> Decider:
+    """The documented give-up of the status checks: Twilio never gave a final status."""
+
+    def decide(record: LogRecord) -> Change:
+        now = utcnow()
+        event = LogEvent(UNKNOWN, GATEWAY, at=now, error_message=message)
+        if is_terminal(record.status_rank):
+            return Change(event)
+        summary = {"status": UNKNOWN, "status_rank": TERMINAL_RANK, "error_message": message}
+        return Change(event, {**summary, "last_outcome": UNKNOWN, "updated_at": now})
 
     return decide
 

@@ -24,7 +24,11 @@ from shared.settings import Settings
 from shared.twiml import say_response
 
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
-RECONCILE_SKEW = timedelta(minutes=2)
+# Twilio's timestamps have whole seconds and its clock is not ours.
+RECONCILE_SKEW = timedelta(seconds=10)
+RECONCILE_PAGE_SIZE = 50
+# Past this many newer resources to one number, reconciliation says so instead of guessing.
+RECONCILE_MAX_SCANNED = 1000
 # 4xx statuses Twilio uses for requests that will fail the same way every time.
 _PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 405, 409, 413, 415, 422})
 # twilio's HTTP client logs every request at INFO, query strings with phone numbers included.
@@ -37,6 +41,9 @@ class SentResult:
     sid: str
     status: str
     from_: str | None = None
+    created: datetime | None = None
+    error_code: int | None = None
+    error_message: str | None = None
 
 
 class PermanentSendError(Exception):
@@ -147,32 +154,59 @@ class TwilioSender:
         call = await self._guarded(self._client.calls.create_async(to=request.to, **params))
         return _result(call)
 
-    async def find_sent(self, request: OutboundRequest, since: datetime) -> SentResult | None:
-        """Look in Twilio's own records for a send that an earlier attempt may have made.
+    async def find_candidates(self, request: OutboundRequest, since: datetime) -> list[SentResult]:
+        """Twilio's resources that an earlier attempt of ``request`` may have created.
 
-        Twilio keeps no client reference on a message or call, so a match is the same
-        recipient (and body, for an sms) created after the attempt's claim.
+        Twilio keeps no client reference on a message or call, so a candidate is one to the
+        same recipient (from the same number, unless a Messaging Service picks it; with the
+        same body, for an sms) created since the attempt's claim. Lists come newest first, so paging
+        stops at the first older resource. Twilio's ``DateSent>`` filter cannot be used: a
+        message still queued at Twilio has no ``date_sent`` and would be missed.
         """
         after = since - RECONCILE_SKEW
-        if request.kind == "sms":
-            messages = await self._guarded(
-                self._client.messages.list_async(to=request.to, limit=50)
-            )
-            for message in messages:
-                created = message.date_created
-                if (created is None or created >= after) and (message.body or "") == (
-                    request.body or ""
-                ):
-                    return _result(message)
-            return None
-        calls = await self._guarded(self._client.calls.list_async(to=request.to, limit=50))
-        for call in calls:
-            if call.date_created is None or call.date_created >= after:
-                return _result(call)
-        return None
+        filters: dict[str, Any] = {"to": request.to, "page_size": RECONCILE_PAGE_SIZE}
+        filters.update({k: v for k, v in self._sender(request).items() if k == "from_"})
+        resources = self._client.messages if request.kind == "sms" else self._client.calls
+        try:
+            async with asyncio.timeout(self._settings.twilio_timeout_seconds * 4):
+                return await self._scan(resources, filters, request, after)
+        except (TwilioRestException, aiohttp.ClientError, TimeoutError) as exc:
+            raise classify(exc) from exc
+
+    async def _scan(
+        self, resources: Any, filters: dict[str, Any], request: OutboundRequest, after: datetime
+    ) -> list[SentResult]:
+        found: list[SentResult] = []
+        scanned = 0
+        async for resource in await resources.stream_async(**filters):
+            created = resource.date_created
+            if created is not None and created < after:
+                return found
+            scanned += 1
+            if scanned > RECONCILE_MAX_SCANNED:
+                raise TransientSendError(
+                    f"more than {RECONCILE_MAX_SCANNED} sends to this number since the claim",
+                    ambiguous=True,
+                )
+            if request.kind == "call" or (resource.body or "") == (request.body or ""):
+                found.append(_result(resource))
+        return found
+
+    async def fetch(self, kind: str, sid: str) -> SentResult:
+        """The resource as Twilio knows it now: the status checks' source of truth."""
+        context = self._client.messages(sid) if kind == "sms" else self._client.calls(sid)
+        return _result(await self._guarded(context.fetch_async()))
 
 
 def _result(resource: Any) -> SentResult:
     # Twilio's library names the field ``from_`` on messages and ``_from`` on calls.
     sender = getattr(resource, "from_", None) or getattr(resource, "_from", None)
-    return SentResult(str(resource.sid), str(resource.status), str(sender) if sender else None)
+    code = getattr(resource, "error_code", None)
+    return SentResult(
+        str(resource.sid),
+        str(resource.status),
+        str(sender) if sender else None,
+        created=resource.date_created,
+        error_code=code if isinstance(code, int) else None,
+        error_message=getattr(resource, "error_message", None) or None,
+    )

@@ -60,10 +60,21 @@ async def _status_callback(req: func.HttpRequest, params: FormParams) -> func.Ht
         return twiml_response(twiml.empty_messaging())
     if result is None:
         logs.warning("status_callback_unknown_id", id=record_id, sid=sid)
-    else:
-        moved = bool(result[1] and result[1].summary.get("status"))
-        logs.info("status_callback", id=record_id, status=status, applied=moved)
+        return twiml_response(twiml.empty_messaging())
+    change = result[1]
+    if sid and change is not None and change.summary.get("twilio_sid") == sid:
+        await _own_sid(services, sid, record_id)
+    moved = bool(change and change.summary.get("status"))
+    logs.info("status_callback", id=record_id, status=status, applied=moved)
     return twiml_response(twiml.empty_messaging())
+
+
+async def _own_sid(services: Services, sid: str, record_id: str) -> None:
+    """The worker never recorded this send's SID (it died, or gave up): the signed callback
+    URL proves whose it is, and reconciliation of other records must know it."""
+    owner = await services.sids.claim(sid, record_id)
+    if owner != record_id:
+        logs.error("sid_claimed_by_another_record", id=record_id, sid=sid, owner=owner)
 
 
 async def _log_inbound(services: Services, entry: tuple[LogRecord, LogEvent]) -> None:

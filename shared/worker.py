@@ -3,22 +3,27 @@
 A queue message can arrive more than once (host retries, redelivery after a crash, two
 producers). Before every send the worker claims the id in the log with an ETag-guarded
 write; a record that already has a Twilio SID is finished; an attempt that may have reached
-Twilio is reconciled against Twilio's own records before anything is sent again.
+Twilio is reconciled against Twilio's own records, once its lease is over, before anything
+is sent again. Waiting never spends the host's retries: the message is put back on the queue
+with a delay instead. A send that is not final leaves a status check behind
+(``status_checks``), so a record whose callbacks are lost still reaches a final status.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
 import azure.functions as func
 
-from shared import logs
+from shared import logs, status_checks
 from shared.message_log import LogRecord, RecordExistsError, utcnow
 from shared.outbound import ID_PATTERN, InvalidRequestError, OutboundRequest, parse_request
 from shared.queue_codec import decode_queue_text
+from shared.reconcile import Verdict, reconcile
 from shared.send_api import enqueue
 from shared.services import Services, get_services
 from shared.status import KINDS
@@ -27,9 +32,12 @@ from shared.transitions import (
     attempt_failed,
     claim,
     failed,
+    hand_to_recovery,
+    lease_ends,
     new_outbound_record,
     note,
     plan_send,
+    possibly_sent,
     rejected_record,
     twilio_status,
 )
@@ -40,12 +48,20 @@ OPTED_OUT_CODE = 21610
 SCHEDULE_TOLERANCE = timedelta(seconds=5)
 
 
-class SendInProgressError(Exception):
-    """Another invocation holds a fresh claim on this id; retry after it settles."""
-
-
 class RetryableSendError(Exception):
     """A transient failure, raised so the Functions host makes the message visible again."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """Which send of the record this is, and whether it is the last one.
+
+    Sends are counted by the record's claims, not the queue's dequeue count: a message that
+    waited on the queue (``_defer``) comes back as a new message, with a new count.
+    """
+
+    number: int
+    last: bool
 
 
 @cache
@@ -62,11 +78,14 @@ def max_dequeue_count(path: Path = HOST_JSON) -> int:
 
 async def process(msg: func.QueueMessage) -> None:
     services = await get_services()
-    dequeue_count = msg.dequeue_count or 1
     document: object = None
     try:
         document = decode_queue_text(msg.get_body())
-        request = parse_request(document)
+        if status_checks.is_check(document):
+            assert isinstance(document, dict)
+            await status_checks.run(services, status_checks.parse_check(document))
+            return
+        request = parse_request(document, default_id=msg.id, schedule_limits=False)
     except InvalidRequestError as exc:
         await _reject(services, msg, document if isinstance(document, dict) else {}, exc)
         return
@@ -77,15 +96,15 @@ async def process(msg: func.QueueMessage) -> None:
     record = await _ensure_record(services, request)
     if record is None:
         return
-    last_attempt = dequeue_count >= max_dequeue_count()
+    host_gives_up = (msg.dequeue_count or 1) >= max_dequeue_count()
     try:
-        await _send(services, request, record, dequeue_count, last_attempt)
+        await _send(services, request, record, host_gives_up)
     except RetryableSendError:
         raise
     except Exception as exc:
-        if last_attempt:
-            reason = f"gave up after {dequeue_count} attempts: {type(exc).__name__}: {exc}"
-            await services.log.update(request.id, failed(None, reason))
+        if host_gives_up:
+            reason = f"gave up after {msg.dequeue_count} deliveries: {type(exc).__name__}: {exc}"
+            await _give_up(services, request, None, reason, ambiguous=True)
         raise
 
 
@@ -140,34 +159,29 @@ async def _ensure_record(services: Services, request: OutboundRequest) -> LogRec
 
 
 async def _send(
-    services: Services,
-    request: OutboundRequest,
-    record: LogRecord,
-    dequeue_count: int,
-    last_attempt: bool,
+    services: Services, request: OutboundRequest, record: LogRecord, host_gives_up: bool
 ) -> None:
+    from shared.twilio_sender import TransientSendError
+
     lease = timedelta(seconds=services.settings.send_lease_seconds)
     plan = plan_send(record, utcnow(), lease)
     if plan is SendPlan.DONE:
         logs.info("send_skipped_already_done", id=request.id, status=record.status)
         return
     if plan is SendPlan.WAIT:
-        raise SendInProgressError(f"{request.id} is being sent by another invocation")
-    sender = services.sender()
+        await _defer(services, request, lease_ends(record, lease), "claim_in_lease")
+        return
     if plan is SendPlan.RECONCILE:
-        since = record.claimed_at or record.created_at
-        found = await sender.find_sent(request, since)
-        if found is not None:
-            await services.log.update(
-                request.id,
-                twilio_status(
-                    found.status,
-                    sid=found.sid,
-                    from_=found.from_,
-                    note="found at Twilio on reconcile",
-                ),
-            )
-            logs.info("send_reconciled", id=request.id, sid=found.sid)
+        try:
+            verdict, adopted = await reconcile(services, request, record)
+        except TransientSendError as exc:
+            raise RetryableSendError(f"cannot reconcile: {exc.reason}") from exc
+        if verdict is Verdict.ADOPTED:
+            await status_checks.schedule_if_open(services, adopted, 1)
+            return
+        if verdict is Verdict.UNDECIDED:
+            settle = timedelta(seconds=services.settings.settle_seconds)
+            await _defer(services, request, utcnow() + settle, "reconcile_unsettled")
             return
     if request.kind == "sms" and await services.opt_outs.is_opted_out(request.to):
         await services.log.update(
@@ -177,16 +191,21 @@ async def _send(
         return
     claimed = await services.log.update(request.id, claim(record, utcnow()), record)
     if claimed is None or claimed[1] is None:
-        raise SendInProgressError(f"{request.id} changed while claiming; retrying")
-    await _call_twilio(services, request, claimed[0], dequeue_count, last_attempt)
+        raise RetryableSendError(f"{request.id} changed while claiming; retrying")
+    attempts = claimed[0].attempts
+    attempt = Attempt(attempts, last=host_gives_up or attempts >= max_dequeue_count())
+    await _call_twilio(services, request, claimed[0], attempt)
+
+
+async def _defer(services: Services, request: OutboundRequest, until: datetime, why: str) -> None:
+    """Come back later without spending one of the host's retries on waiting."""
+    delay = max((until - utcnow()).total_seconds(), 0.0) + 1.0
+    await enqueue(services, request, delay=delay)
+    logs.info("send_deferred", id=request.id, reason=why, seconds=round(delay))
 
 
 async def _call_twilio(
-    services: Services,
-    request: OutboundRequest,
-    claimed: LogRecord,
-    dequeue_count: int,
-    last_attempt: bool,
+    services: Services, request: OutboundRequest, claimed: LogRecord, attempt: Attempt
 ) -> None:
     from shared.twilio_sender import PermanentSendError, TransientSendError
 
@@ -197,16 +216,40 @@ async def _call_twilio(
         logs.warning("send_failed_permanently", id=request.id, code=exc.code, to=request.to)
         return
     except TransientSendError as exc:
-        if last_attempt:
-            reason = f"gave up after {dequeue_count} attempts: {exc}"
-            await services.log.update(request.id, failed(exc.code, reason), claimed)
-        else:
-            decide = attempt_failed(exc.reason, ambiguous=exc.ambiguous, code=exc.code)
-            await services.log.update(request.id, decide, claimed)
         logs.warning(
-            "send_failed_transiently", id=request.id, attempt=dequeue_count, reason=exc.reason
+            "send_failed_transiently", id=request.id, attempt=attempt.number, reason=exc.reason
         )
+        if attempt.last:
+            reason = f"gave up after {attempt.number} attempts: {exc}"
+            await _give_up(services, request, exc.code, reason, exc.ambiguous, claimed)
+            return
+        decide = attempt_failed(exc.reason, ambiguous=exc.ambiguous, code=exc.code)
+        await services.log.update(request.id, decide, claimed)
         raise RetryableSendError(exc.reason) from exc
+    owner = await services.sids.claim(result.sid, request.id)
+    if owner != request.id:
+        logs.error("sid_claimed_by_another_record", id=request.id, sid=result.sid, owner=owner)
     decide = twilio_status(result.status, sid=result.sid, outcome="sent", from_=result.from_)
-    await services.log.update(request.id, decide, claimed)
+    written = await services.log.update(request.id, decide, claimed)
     logs.info("sent", id=request.id, sid=result.sid, status=result.status, to=request.to)
+    await status_checks.schedule_if_open(services, written[0] if written else None, 1)
+
+
+async def _give_up(
+    services: Services,
+    request: OutboundRequest,
+    code: int | None,
+    reason: str,
+    ambiguous: bool,
+    current: LogRecord | None = None,
+) -> None:
+    """The host's retries are spent. A send that cannot have reached Twilio is ``failed``;
+    one that may have is left to the status checks, which reconcile before deciding."""
+    if not ambiguous:
+        await services.log.update(request.id, failed(code, reason), current)
+        return
+    written = await services.log.update(request.id, hand_to_recovery(reason), current)
+    if written is not None and possibly_sent(written[0]):
+        await status_checks.schedule(services, request.id, 1, request)
+    elif written is not None and not written[0].twilio_sid:
+        await services.log.update(request.id, failed(code, reason), written[0])

@@ -114,6 +114,8 @@ def stack_processes(
         "TWILIO_FROM_NUMBER": FROM_NUMBER,
         "TWILIO_API_BASE_URL": f"http://127.0.0.1:{sim_port}",
         "TWILIO_TIMEOUT_SECONDS": "2",
+        "SEND_LEASE_SECONDS": "7",
+        "STATUS_CHECK_SECONDS": "1",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{host_port}",
         "SMS_AUTO_REPLY": "Thanks, we got your message.",
         "VOICE_GREETING": "Hello from the gateway.",

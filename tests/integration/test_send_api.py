@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
+from azure.core.exceptions import ServiceResponseError
 
 from shared.outbound import parse_request
 from shared.services import reset_services
@@ -168,6 +171,75 @@ async def test_storage_down_answers_503_with_retry_after(
 
     assert response.status_code == 503
     assert response.headers["Retry-After"]
+
+
+async def nothing() -> None:
+    return None
+
+
+def fail_enqueue_once(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch, *, after: Callable[[], Awaitable[None]]
+) -> None:
+    """The next enqueue runs ``after`` and then fails as a dropped connection would."""
+    real = gateway.queue.send_message
+    fired = False
+
+    async def flaky(*args: Any, **kwargs: Any) -> Any:
+        nonlocal fired
+        if fired:
+            return await real(*args, **kwargs)
+        fired = True
+        await after()
+        raise ServiceResponseError("the connection was reset")
+
+    monkeypatch.setattr(gateway.queue, "send_message", flaky)
+
+
+async def test_enqueue_failure_withdraws_the_accept_and_a_retry_sends_once(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_enqueue_once(gateway, monkeypatch, after=nothing)
+    key = {"Idempotency-Key": "flaky-1"}
+
+    refused = await user_function("send_message")(api_post("messages", SMS, key))
+    withdrawn = await gateway.services.log.get("flaky-1")
+    retried = await user_function("send_message")(api_post("messages", SMS, key))
+    for message in await gateway.queued_messages():
+        await user_function("outbound_worker")(message)
+
+    assert refused.status_code == 503
+    assert withdrawn is not None and withdrawn.status == "withdrawn"
+    assert retried.status_code == 202
+    assert len(gateway.twilio.creates) == 1
+
+
+async def test_enqueue_failure_after_the_worker_sent_it_answers_202(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = {"Idempotency-Key": "flaky-2"}
+    request = parse_request({**SMS, "kind": "sms", "id": "flaky-2"})
+
+    async def stored_and_sent() -> None:
+        await gateway.queue.send_message(request.to_json())
+        for message in await gateway.queued_messages():
+            await user_function("outbound_worker")(message)
+
+    fail_enqueue_once(gateway, monkeypatch, after=stored_and_sent)
+
+    first = await user_function("send_message")(api_post("messages", SMS, key))
+    again = await user_function("send_message")(api_post("messages", SMS, key))
+
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert len(gateway.twilio.creates) == 1
+    assert await gateway.queued_messages() == []
+
+
+async def test_accepted_messages_never_expire_on_the_queue(gateway: Gateway) -> None:
+    await user_function("send_message")(api_post("messages", SMS))
+
+    (message,) = await gateway.queue.peek_messages()
+
+    assert message.expires_on is not None and message.expires_on.year == 9999
 
 
 async def test_without_a_default_sender_from_is_required(

@@ -9,10 +9,10 @@ import azure.functions as func
 import pytest
 
 from shared.services import reset_services
-from shared.worker import RetryableSendError, max_dequeue_count
+from shared.worker import max_dequeue_count
 from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, Gateway
 from tests.support.app import user_function
-from tests.support.fake_twilio import twilio_error
+from tests.support.fake_twilio import reply, twilio_error
 from tests.support.requests import api_post, signed_form, trigger_message
 
 pytestmark = pytest.mark.integration
@@ -31,16 +31,21 @@ def xml(response: func.HttpResponse) -> ElementTree.Element:
     return ElementTree.fromstring(response.get_body())
 
 
+SMS_SID = "SM" + "1" * 32
+CALL_SID = "CA" + "2" * 32
+
+
 async def sent_sms(gateway: Gateway) -> str:
     created = await call("send_message", api_post("messages", {"to": CALLER, "body": "hi"}))
     record_id: str = json.loads(created.get_body())["id"]
     (message,) = await gateway.queued_messages()
+    gateway.twilio.script(reply(201, {"sid": SMS_SID, "status": "queued", "to": CALLER}))
     await user_function("outbound_worker")(message)
     return record_id
 
 
 def status_callback(record_id: str, status: str, **extra: str) -> func.HttpRequest:
-    params = {"MessageSid": "SM" + "1" * 32, "MessageStatus": status, "To": CALLER, **extra}
+    params = {"MessageSid": SMS_SID, "MessageStatus": status, "To": CALLER, **extra}
     return signed_form(f"{PUBLIC_BASE_URL}/api/twilio/status?id={record_id}", params, AUTH_TOKEN)
 
 
@@ -77,14 +82,25 @@ async def test_callback_for_a_send_the_gateway_gave_up_on_shows_the_truth(
     (message,) = await gateway.queued_messages()
     gateway.twilio.script(twilio_error(500, 20500, "created, then failed"))
     last = trigger_message(record_id, message.get_body(), max_dequeue_count())
-    with pytest.raises(RetryableSendError):
-        await user_function("outbound_worker")(last)
+    await user_function("outbound_worker")(last)
 
     await call("twilio_status", status_callback(record_id, "delivered"))
 
     record = await gateway.services.log.get(record_id)
     assert record is not None and record.status == "delivered"
     assert record.error_message is None and record.twilio_sid == "SM" + "1" * 32
+
+
+async def test_callback_for_another_sid_is_history_only(gateway: Gateway) -> None:
+    record_id = await sent_sms(gateway)
+    other = {"MessageSid": "SM" + "9" * 32}
+
+    await call("twilio_status", status_callback(record_id, "undelivered", **other))
+
+    record = await gateway.services.log.get(record_id)
+    assert record is not None and record.status == "queued" and record.twilio_sid == SMS_SID
+    history = await gateway.services.log.history(record_id)
+    assert (history[-1].status, history[-1].twilio_sid) == ("undelivered", other["MessageSid"])
 
 
 async def test_undelivered_callback_records_twilio_error(gateway: Gateway) -> None:
@@ -100,11 +116,12 @@ async def test_call_status_callbacks_use_call_ranks(gateway: Gateway) -> None:
     created = await call("place_call", api_post("calls", {"to": CALLER, "say": "hi"}))
     record_id = json.loads(created.get_body())["id"]
     (message,) = await gateway.queued_messages()
+    gateway.twilio.script(reply(201, {"sid": CALL_SID, "status": "queued", "to": CALLER}))
     await user_function("outbound_worker")(message)
     url = f"{PUBLIC_BASE_URL}/api/twilio/status?id={record_id}"
 
     for status in ("ringing", "completed", "in-progress"):
-        params = {"CallSid": "CA" + "2" * 32, "CallStatus": status}
+        params = {"CallSid": CALL_SID, "CallStatus": status}
         await call("twilio_status", signed_form(url, params, AUTH_TOKEN))
 
     record = await gateway.services.log.get(record_id)

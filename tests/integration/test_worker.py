@@ -10,12 +10,12 @@ import azure.functions as func
 import pytest
 
 from shared import worker
-from shared.message_log import utcnow
+from shared.message_log import Change, LogEvent, LogRecord, utcnow
 from shared.outbound import parse_request
-from shared.transitions import AMBIGUOUS, claim, new_outbound_record
+from shared.transitions import AMBIGUOUS, GIVEN_UP, claim, new_outbound_record
 from tests.integration.conftest import Gateway
 from tests.support.app import user_function
-from tests.support.fake_twilio import twilio_error
+from tests.support.fake_twilio import reply, twilio_error
 from tests.support.requests import api_post, trigger_message
 
 pytestmark = pytest.mark.integration
@@ -128,55 +128,124 @@ async def test_retry_after_a_clean_refusal_sends_without_reconciling(gateway: Ga
     assert await status_of(gateway, "trans-2") == "queued"
 
 
-async def test_last_attempt_records_failed_before_raising(gateway: Gateway) -> None:
-    gateway.twilio.script(twilio_error(503, 20503, "Service Unavailable"))
+async def test_last_attempt_with_a_clean_refusal_records_failed(gateway: Gateway) -> None:
+    gateway.twilio.script(twilio_error(429, 20429, "Too Many Requests"))
     last = worker.max_dequeue_count()
 
-    with pytest.raises(worker.RetryableSendError):
-        await run_worker(queue_message({**SMS, "id": "last-1"}, dequeue_count=last))
+    await run_worker(queue_message({**SMS, "id": "last-1"}, dequeue_count=last))
 
     record = await gateway.services.log.get("last-1")
     assert record is not None and record.status == "failed"
     assert record.error_message is not None and "gave up after" in record.error_message
 
 
-async def test_ambiguous_failure_is_reconciled_with_twilio_before_resending(
+async def test_last_attempt_that_may_have_sent_is_left_to_the_status_checks(
+    gateway: Gateway,
+) -> None:
+    gateway.twilio.script(twilio_error(503, 20503, "Service Unavailable"))
+    last = worker.max_dequeue_count()
+
+    await run_worker(queue_message({**SMS, "id": "last-2"}, dequeue_count=last))
+
+    record = await gateway.services.log.get("last-2")
+    assert record is not None and record.status == "sending"
+    assert record.last_outcome == GIVEN_UP
+    assert (await gateway.queue.get_queue_properties()).approximate_message_count == 1
+
+
+async def claim_long_ago(gateway: Gateway, record_id: str, outcome: str = AMBIGUOUS) -> None:
+    """A record whose claim was taken before the lease, as after a crash mid-send."""
+    request = parse_request({**SMS, "id": record_id})
+    record, event = new_outbound_record(request, source="queue", store_bodies=True)
+    await gateway.services.log.create(record, event)
+    long_ago = utcnow() - timedelta(minutes=10)
+    await force(gateway, record_id, status="sending", claimed_at=long_ago, last_outcome=outcome)
+
+
+async def force(gateway: Gateway, record_id: str, **fields: object) -> None:
+    def decide(record: LogRecord) -> Change:
+        return Change(LogEvent("test", "test"), fields)
+
+    if "status" in fields and "status_rank" not in fields:
+        fields.setdefault("status_rank", 1)
+    await gateway.services.log.update(record_id, decide)
+
+
+def listed_message(sid: str, *, age: timedelta, body: str = SMS["body"]) -> dict[str, object]:
+    return {
+        "sid": sid,
+        "status": "sent",
+        "to": SMS["to"],
+        "body": body,
+        "date_created": (utcnow() - age).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+    }
+
+
+async def test_ambiguous_failure_waits_for_its_lease_without_spending_a_retry(
     gateway: Gateway,
 ) -> None:
     gateway.twilio.script(twilio_error(500, 20500, "created, then failed"))
     with pytest.raises(worker.RetryableSendError):
-        await run_worker(queue_message({**SMS, "id": "amb-1"}))
-    record = await gateway.services.log.get("amb-1")
-    assert record is not None and record.last_outcome == AMBIGUOUS
-    gateway.twilio.listed = [
-        {
-            "sid": "SM" + "b" * 32,
-            "status": "sent",
-            "to": SMS["to"],
-            "body": SMS["body"],
-            "date_created": utcnow().strftime("%a, %d %b %Y %H:%M:%S +0000"),
-        }
-    ]
+        await run_worker(queue_message({**SMS, "id": "amb-0"}))
+
+    await run_worker(queue_message({**SMS, "id": "amb-0"}, dequeue_count=2))
+
+    assert [request.method for request in gateway.twilio.requests] == ["POST"]
+    assert (await gateway.queue.get_queue_properties()).approximate_message_count == 1
+
+
+async def test_expired_claim_is_reconciled_with_twilio_before_resending(
+    gateway: Gateway,
+) -> None:
+    await claim_long_ago(gateway, "amb-1")
+    gateway.twilio.listed = [listed_message("SM" + "b" * 32, age=timedelta(minutes=5))]
 
     await run_worker(queue_message({**SMS, "id": "amb-1"}, dequeue_count=2))
 
-    assert [request.method for request in gateway.twilio.requests] == ["POST", "GET"]
+    assert [request.method for request in gateway.twilio.requests] == ["GET"]
     record = await gateway.services.log.get("amb-1")
     assert record is not None and record.twilio_sid == "SM" + "b" * 32
 
 
-async def test_ambiguous_failure_not_found_at_twilio_is_sent_again(gateway: Gateway) -> None:
-    gateway.twilio.script(twilio_error(500, 20500, "lost"))
-    with pytest.raises(worker.RetryableSendError):
-        await run_worker(queue_message({**SMS, "id": "amb-2"}))
+async def test_expired_claim_not_found_at_twilio_is_sent_again(gateway: Gateway) -> None:
+    await claim_long_ago(gateway, "amb-2", "in_flight")
 
     await run_worker(queue_message({**SMS, "id": "amb-2"}, dequeue_count=2))
 
-    assert [request.method for request in gateway.twilio.requests] == ["POST", "GET", "POST"]
+    assert [request.method for request in gateway.twilio.requests] == ["GET", "POST"]
     assert await status_of(gateway, "amb-2") == "queued"
 
 
-async def test_fresh_claim_by_another_invocation_is_not_sent_twice(gateway: Gateway) -> None:
+async def test_reconcile_never_adopts_a_sid_another_record_owns(gateway: Gateway) -> None:
+    gateway.twilio.script(reply(201, {"sid": "SM" + "c" * 32, "status": "queued"}))
+    await run_worker(queue_message({**SMS, "id": "twin-1"}))
+    await claim_long_ago(gateway, "twin-2")
+    gateway.twilio.listed = [listed_message("SM" + "c" * 32, age=timedelta(minutes=1))]
+
+    await run_worker(queue_message({**SMS, "id": "twin-2"}, dequeue_count=2))
+
+    assert [request.method for request in gateway.twilio.requests] == ["POST", "GET", "POST"]
+    first = await gateway.services.log.get("twin-1")
+    second = await gateway.services.log.get("twin-2")
+    assert first is not None and second is not None
+    assert second.twilio_sid not in (None, first.twilio_sid)
+
+
+async def test_reconcile_defers_a_match_too_young_to_be_owned_yet(gateway: Gateway) -> None:
+    await claim_long_ago(gateway, "young-1")
+    gateway.twilio.listed = [listed_message("SM" + "d" * 32, age=timedelta(seconds=0))]
+
+    await run_worker(queue_message({**SMS, "id": "young-1"}, dequeue_count=2))
+
+    assert [request.method for request in gateway.twilio.requests] == ["GET"]
+    record = await gateway.services.log.get("young-1")
+    assert record is not None and record.twilio_sid is None and record.status == "sending"
+    assert (await gateway.queue.get_queue_properties()).approximate_message_count == 1
+
+
+async def test_fresh_claim_by_another_invocation_is_deferred_not_failed(
+    gateway: Gateway,
+) -> None:
     request = parse_request({**SMS, "id": "busy-1"})
     await gateway.services.log.create(
         *new_outbound_record(request, source="queue", store_bodies=True)
@@ -184,11 +253,35 @@ async def test_fresh_claim_by_another_invocation_is_not_sent_twice(gateway: Gate
     record = await gateway.services.log.get("busy-1")
     assert record is not None
     await gateway.services.log.update("busy-1", claim(record, utcnow()))
+    last = worker.max_dequeue_count()
 
-    with pytest.raises(worker.SendInProgressError):
-        await run_worker(queue_message({**SMS, "id": "busy-1"}, dequeue_count=2))
+    await run_worker(queue_message({**SMS, "id": "busy-1"}, dequeue_count=last))
 
-    assert gateway.twilio.creates == []
+    assert gateway.twilio.requests == []
+    assert await status_of(gateway, "busy-1") == "sending"
+    assert (await gateway.queue.get_queue_properties()).approximate_message_count == 1
+
+
+async def test_message_without_id_is_sent_once_across_redeliveries(gateway: Gateway) -> None:
+    text = json.dumps(SMS).encode()
+    gateway.twilio.script(twilio_error(429, 20429, "Too Many Requests"))
+    with pytest.raises(worker.RetryableSendError):
+        await run_worker(trigger_message("queue-msg-7", text, 1))
+
+    await run_worker(trigger_message("queue-msg-7", text, 2))
+    await run_worker(trigger_message("queue-msg-7", text, 3))
+
+    assert len(gateway.twilio.creates) == 2
+    assert await status_of(gateway, "queue-msg-7") == "queued"
+
+
+async def test_scheduled_message_handled_late_is_sent(gateway: Gateway) -> None:
+    send_at = (utcnow() - timedelta(hours=1)).isoformat()
+
+    await run_worker(queue_message({**SMS, "id": "late-1", "send_at": send_at}))
+
+    assert len(gateway.twilio.creates) == 1
+    assert await status_of(gateway, "late-1") == "queued"
 
 
 async def test_opted_out_recipient_is_failed_with_21610_without_calling_twilio(

@@ -275,3 +275,18 @@ def test_storage_account_key_is_not_in_repr() -> None:
     )
 
     assert "c2VjcmV0LWtleQ==" not in repr(settings)
+
+
+def test_send_lease_shorter_than_a_twilio_call_is_refused_naming_both() -> None:
+    error = setting_error(TWILIO_TIMEOUT_SECONDS="10", SEND_LEASE_SECONDS="12")
+
+    assert isinstance(error, InvalidSettingError)
+    assert error.name == "SEND_LEASE_SECONDS"
+    assert "TWILIO_TIMEOUT_SECONDS" in str(error)
+
+
+def test_send_lease_that_outlives_a_twilio_call_is_accepted() -> None:
+    settings = load(TWILIO_TIMEOUT_SECONDS="2", SEND_LEASE_SECONDS="7")
+
+    assert settings.send_lease_seconds == 7.0
+    assert settings.settle_seconds == 7.0

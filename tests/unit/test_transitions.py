@@ -15,6 +15,7 @@ from shared.outbound import OutboundRequest
 from shared.status import TERMINAL_RANK, Kind
 from shared.transitions import (
     AMBIGUOUS,
+    GIVEN_UP,
     IN_FLIGHT,
     NOT_SENT,
     Decider,
@@ -91,7 +92,19 @@ def delivered(**changes: Any) -> LogRecord:
             claimed(last_outcome=NOT_SENT), NOW, SendPlan.SEND, id="claimed_not_sent_sends"
         ),
         pytest.param(
-            claimed(last_outcome=AMBIGUOUS), NOW, SendPlan.RECONCILE, id="ambiguous_reconciles"
+            claimed(last_outcome=AMBIGUOUS), NOW, SendPlan.WAIT, id="ambiguous_waits_for_its_lease"
+        ),
+        pytest.param(
+            claimed(last_outcome=GIVEN_UP),
+            NOW + 2 * LEASE,
+            SendPlan.DONE,
+            id="given_up_is_left_to_the_status_checks",
+        ),
+        pytest.param(
+            claimed(last_outcome=AMBIGUOUS),
+            NOW + LEASE,
+            SendPlan.RECONCILE,
+            id="ambiguous_past_its_lease_reconciles",
         ),
         pytest.param(
             claimed(), NOW + LEASE - timedelta(seconds=1), SendPlan.WAIT, id="in_flight_waits"
@@ -177,11 +190,11 @@ def test_late_twilio_status_only_adds_history(record: LogRecord, late: str) -> N
     assert dict(change.summary) == {}
 
 
-def test_twilio_status_does_not_replace_an_existing_sid() -> None:
-    change = apply(twilio_status("sent", sid="SM2"), claimed(twilio_sid="SM1"))
+def test_twilio_status_for_another_sid_is_history_only() -> None:
+    change = apply(twilio_status("delivered", sid="SM2"), claimed(twilio_sid="SM1"))
 
-    assert "twilio_sid" not in change.summary
-    assert change.summary["status"] == "sent"
+    assert change.summary == {}
+    assert change.event.twilio_sid == "SM2"
 
 
 def test_late_twilio_status_still_records_a_missing_sid() -> None:

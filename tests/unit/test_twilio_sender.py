@@ -254,43 +254,26 @@ async def test_send_raises_transient_errors(
     assert info.value.ambiguous is ambiguous
 
 
-def listed(key: str, *items: dict[str, Any]) -> Response:
-    return reply(200, {key: list(items), "next_page_uri": None, "page": 0, "page_size": 50})
+def listed(key: str, *items: dict[str, Any], next_page: str | None = None) -> Response:
+    return reply(200, {key: list(items), "next_page_uri": next_page, "page": 0, "page_size": 50})
 
 
 def created(at: datetime) -> str:
     return format_datetime(at)
 
 
-async def test_find_sent_matches_a_message_by_body_created_after_the_claim() -> None:
+def sids(found: list[SentResult]) -> list[str]:
+    return [result.sid for result in found]
+
+
+async def test_candidates_are_messages_with_the_body_created_since_the_claim() -> None:
     fake = FakeTwilio(
         listed(
             "messages",
-            message(
-                "SM_OLD",
-                "delivered",
-                body="hello",
-                date_created=created(SINCE - timedelta(hours=1)),
-            ),
-            message("SM_OTHER", "sent", body="other", date_created=created(SINCE)),
             message(
                 "SM_MATCH", "sent", body="hello", date_created=created(SINCE + timedelta(seconds=3))
             ),
-        )
-    )
-
-    found = await sender(fake).find_sent(SMS, SINCE)
-
-    assert found == SentResult("SM_MATCH", "sent")
-    (sent,) = fake.requests
-    assert (sent.method, sent.url) == ("GET", f"{API}/Messages.json")
-    assert sent.params["To"] == TO
-
-
-async def test_find_sent_ignores_messages_older_than_the_claim() -> None:
-    fake = FakeTwilio(
-        listed(
-            "messages",
+            message("SM_OTHER", "sent", body="other", date_created=created(SINCE)),
             message(
                 "SM_OLD",
                 "delivered",
@@ -300,10 +283,38 @@ async def test_find_sent_ignores_messages_older_than_the_claim() -> None:
         )
     )
 
-    assert await sender(fake).find_sent(SMS, SINCE) is None
+    found = await sender(fake).find_candidates(SMS, SINCE)
+
+    assert sids(found) == ["SM_MATCH"]
+    assert found[0].created == SINCE + timedelta(seconds=3)
+    (sent,) = fake.requests
+    assert (sent.method, sent.url) == ("GET", f"{API}/Messages.json")
+    assert (sent.params["To"], sent.params["From"]) == (TO, FROM)
 
 
-async def test_find_sent_matches_a_call_created_after_the_claim() -> None:
+async def test_candidates_follow_pages_until_an_older_resource() -> None:
+    recent = created(SINCE + timedelta(seconds=5))
+    fake = FakeTwilio(
+        listed(
+            "messages",
+            message("SM_A", body="other", date_created=recent),
+            next_page=f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json?To=x&Page=1&PageToken=PA1",
+        ),
+        listed(
+            "messages",
+            message("SM_B", body="hello", date_created=recent),
+            message("SM_OLD", body="hello", date_created=created(SINCE - timedelta(hours=1))),
+            next_page=f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json?To=x&Page=2&PageToken=PA2",
+        ),
+    )
+
+    found = await sender(fake).find_candidates(SMS, SINCE)
+
+    assert sids(found) == ["SM_B"]
+    assert len(fake.requests) == 2
+
+
+async def test_candidates_are_calls_to_the_number_created_since_the_claim() -> None:
     fake = FakeTwilio(
         listed(
             "calls",
@@ -312,18 +323,27 @@ async def test_find_sent_matches_a_call_created_after_the_claim() -> None:
         )
     )
 
-    assert await sender(fake).find_sent(CALL, SINCE) == SentResult("CA_NEW", "ringing")
+    assert sids(await sender(fake).find_candidates(CALL, SINCE)) == ["CA_NEW"]
     assert fake.requests[0].url == f"{API}/Calls.json"
 
 
-async def test_find_sent_ignores_calls_older_than_the_claim() -> None:
+async def test_no_candidates_when_everything_is_older_than_the_claim() -> None:
     fake = FakeTwilio(
         listed(
             "calls", message("CA_OLD", "completed", date_created=created(SINCE - timedelta(days=1)))
         )
     )
 
-    assert await sender(fake).find_sent(CALL, SINCE) is None
+    assert await sender(fake).find_candidates(CALL, SINCE) == []
+
+
+async def test_fetch_reads_a_message_by_sid_with_its_error() -> None:
+    fake = FakeTwilio(reply(200, message("SM9", "undelivered", error_code=30003)))
+
+    found = await sender(fake).fetch("sms", "SM9")
+
+    assert (found.status, found.error_code) == ("undelivered", 30003)
+    assert fake.requests[0].url == f"{API}/Messages/SM9.json"
 
 
 @pytest.mark.parametrize(

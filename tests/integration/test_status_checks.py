@@ -1,0 +1,127 @@
+"""Recovery of records whose callbacks never came, through the queue worker and Azurite."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from shared import status_checks
+from tests.integration.conftest import Gateway
+from tests.integration.test_worker import SMS, claim_long_ago, listed_message, run_worker
+from tests.support.fake_twilio import reply, twilio_error
+from tests.support.requests import trigger_message
+
+pytestmark = pytest.mark.integration
+
+SID = "SM" + "e" * 32
+
+
+def check(record_id: str, attempt: int = 1, **extra: object) -> bytes:
+    document = {"kind": status_checks.CHECK_KIND, "id": record_id, "attempt": attempt, **extra}
+    return json.dumps(document).encode()
+
+
+async def sent(gateway: Gateway, record_id: str) -> None:
+    gateway.twilio.script(reply(201, {"sid": SID, "status": "queued", "to": SMS["to"]}))
+    await run_worker(trigger_message("m", json.dumps({**SMS, "id": record_id}).encode()))
+
+
+async def pending_checks(gateway: Gateway) -> int:
+    properties = await gateway.queue.get_queue_properties()
+    return properties.approximate_message_count or 0
+
+
+async def test_a_send_that_is_not_final_leaves_a_status_check(gateway: Gateway) -> None:
+    await sent(gateway, "chk-1")
+
+    assert await pending_checks(gateway) == 1
+    assert await gateway.queued_messages() == []  # hidden until the check is due
+
+
+async def test_status_check_asks_twilio_and_records_the_final_status(gateway: Gateway) -> None:
+    await sent(gateway, "chk-2")
+    gateway.twilio.script(reply(200, {"sid": SID, "status": "delivered"}))
+
+    await run_worker(trigger_message("c", check("chk-2")))
+
+    record = await gateway.services.log.get("chk-2")
+    assert record is not None and record.status == "delivered"
+    assert gateway.twilio.requests[-1].path.endswith(f"/Messages/{SID}.json")
+    assert await pending_checks(gateway) == 1  # only the first check, left by the send
+
+
+async def test_status_check_of_an_open_record_leaves_the_next_one(gateway: Gateway) -> None:
+    await sent(gateway, "chk-3")
+    gateway.twilio.script(reply(200, {"sid": SID, "status": "sent"}))
+
+    await run_worker(trigger_message("c", check("chk-3")))
+
+    assert await pending_checks(gateway) == 2
+    record = await gateway.services.log.get("chk-3")
+    assert record is not None and record.status == "sent"
+
+
+async def test_status_check_of_a_final_record_asks_nobody(gateway: Gateway) -> None:
+    await sent(gateway, "chk-4")
+    gateway.twilio.script(reply(200, {"sid": SID, "status": "delivered"}))
+    await run_worker(trigger_message("c", check("chk-4")))
+    calls = len(gateway.twilio.requests)
+
+    await run_worker(trigger_message("c", check("chk-4", 2)))
+
+    assert len(gateway.twilio.requests) == calls
+
+
+async def test_twilio_unavailable_during_a_check_tries_again_later(gateway: Gateway) -> None:
+    await sent(gateway, "chk-5")
+    gateway.twilio.script(twilio_error(503, 20503, "Service Unavailable"))
+
+    await run_worker(trigger_message("c", check("chk-5")))
+
+    assert await pending_checks(gateway) == 2
+
+
+async def test_last_status_check_gives_up_as_unknown(gateway: Gateway) -> None:
+    await sent(gateway, "chk-6")
+    gateway.twilio.script(reply(200, {"sid": SID, "status": "sent"}))
+
+    await run_worker(trigger_message("c", check("chk-6", status_checks.MAX_CHECKS)))
+
+    record = await gateway.services.log.get("chk-6")
+    assert record is not None and record.status == "unknown"
+    assert record.error_message is not None and "no final status" in record.error_message
+
+
+async def test_check_of_a_lost_send_adopts_what_twilio_has(gateway: Gateway) -> None:
+    await claim_long_ago(gateway, "lost-1")
+    gateway.twilio.listed = [listed_message(SID, age=timedelta(minutes=5))]
+
+    await run_worker(trigger_message("c", check("lost-1", request={**SMS, "id": "lost-1"})))
+
+    record = await gateway.services.log.get("lost-1")
+    assert record is not None and record.twilio_sid == SID and record.status == "sent"
+    assert gateway.twilio.creates == []
+    assert await pending_checks(gateway) == 1
+
+
+async def test_check_of_a_lost_send_waits_while_a_match_is_young(gateway: Gateway) -> None:
+    await claim_long_ago(gateway, "lost-2")
+    gateway.twilio.listed = [listed_message(SID, age=timedelta(0))]
+
+    await run_worker(trigger_message("c", check("lost-2", request={**SMS, "id": "lost-2"})))
+
+    record = await gateway.services.log.get("lost-2")
+    assert record is not None and record.twilio_sid is None and record.status == "sending"
+    assert await pending_checks(gateway) == 1
+
+
+async def test_check_of_a_lost_send_not_at_twilio_records_failed(gateway: Gateway) -> None:
+    await claim_long_ago(gateway, "lost-3")
+
+    await run_worker(trigger_message("c", check("lost-3", request={**SMS, "id": "lost-3"})))
+
+    record = await gateway.services.log.get("lost-3")
+    assert record is not None and record.status == "failed"
+    assert gateway.twilio.creates == []
