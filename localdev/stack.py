@@ -53,6 +53,9 @@ class Stack:
     azurite: Azurite | None = None
     log_dir: Path | None = None
     on_console: tuple[str, ...] = ()
+    host_args: tuple[str, ...] = ()
+    # The simulator's port when the app reaches it through something else (a fault proxy).
+    simulator_port: int | None = None
     _processes: list[tuple[str, subprocess.Popen[bytes], IO[bytes] | None]] = field(
         default_factory=list, init=False
     )
@@ -97,23 +100,30 @@ class Stack:
         try:
             if self.azurite is not None:
                 self.azurite.start()
-            sim_port = simulator_port({**self.settings})
+            sim_port = self.simulator_port or simulator_port({**self.settings})
             if sim_port is not None:
                 self._spawn(
                     "twilio_sim", ["localdev.twilio_sim", "--port", str(sim_port)], sim_port
                 )
-            host_args = [
-                "localdev.host",
-                "--app-dir",
-                str(self.app_dir),
-                "--port",
-                str(self.host_port),
-            ]
-            self._spawn("host", host_args, self.host_port)
+            self.start_host()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def start_host(self) -> None:
+        args = ["localdev.host", "--app-dir", str(self.app_dir), "--port", str(self.host_port)]
+        self._spawn("host", [*args, *self.host_args], self.host_port)
+
+    def kill_host(self) -> None:
+        """SIGKILL, as when an instance dies: no drain, no lease released, nothing flushed."""
+        for entry in [entry for entry in self._processes if entry[0] == "host"]:
+            _, process, log_file = entry
+            process.kill()
+            process.wait()
+            if log_file is not None:
+                log_file.close()
+            self._processes.remove(entry)
 
     def poll(self) -> str | None:
         """The name of a part that has exited, if any."""

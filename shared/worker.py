@@ -167,6 +167,9 @@ async def _send(
     plan = plan_send(record, utcnow(), lease)
     if plan is SendPlan.DONE:
         logs.info("send_skipped_already_done", id=request.id, status=record.status)
+        if record.twilio_sid:
+            # The invocation that recorded the SID may have died before leaving its check.
+            await status_checks.schedule_if_open(services, record, 1)
         return
     if plan is SendPlan.WAIT:
         await _defer(services, request, lease_ends(record, lease), "claim_in_lease")

@@ -8,12 +8,14 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from localdev.host.discovery import AppLoadError
 from localdev.host.host import LocalHost
 from localdev.host.hostjson import HostJsonError
 from localdev.host.keys import KeysFileError
+from localdev.host.queue_listener import DEFAULT_LEASE
 from localdev.host.settings import SettingsFileError
 
 log = logging.getLogger("localdev.host")
@@ -43,6 +45,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=30.0,
         help="seconds running invocations get to finish at shutdown",
     )
+    parser.add_argument(
+        "--message-lease",
+        type=float,
+        default=DEFAULT_LEASE.total_seconds(),
+        help="seconds a received queue message stays hidden from other instances (renewed "
+        "while its function runs); after a crash it comes back when this ends. Default 600",
+    )
     parser.add_argument("--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
@@ -59,6 +68,7 @@ async def serve(args: argparse.Namespace) -> None:
         settings_file=args.settings,
         function_key=args.function_key,
         drain_timeout=args.drain_timeout,
+        message_lease=timedelta(seconds=args.message_lease),
     ) as host:
         log.info("Host started on %s; press Ctrl-C to stop", host.base_url)
         await stop.wait()

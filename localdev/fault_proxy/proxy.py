@@ -1,0 +1,132 @@
+"""Forwards every request to an upstream and, for a share of creates, fails the way networks
+and Twilio fail: refused before anything happens (429, 500, 503), accepted and then answered
+500, accepted and then silent past the client's timeout, accepted and then the connection
+dropped. Latency can be added to every request. Nothing here knows what a message is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from localdev.aiohttp_server import AiohttpServer
+
+# Each fault: (answer before forwarding?, HTTP status or None for no answer at all).
+FAULTS: dict[str, tuple[bool, int | None]] = {
+    "429": (True, 429),
+    "500": (True, 500),
+    "503": (True, 503),
+    "created_then_500": (False, 500),
+    "created_then_hang": (False, None),
+    "created_then_drop": (False, None),
+}
+_CODES = {429: 20429, 500: 20500, 503: 20503}
+_HOP_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    upstream: str
+    fault_rate: float = 0.0
+    faults: tuple[str, ...] = tuple(FAULTS)
+    latency_seconds: float = 0.0
+    hang_seconds: float = 30.0
+    seed: int | None = None
+    # Which requests may be faulted: POSTs whose path ends with one of these.
+    fault_paths: tuple[str, ...] = ("/Messages.json", "/Calls.json")
+
+
+@dataclass
+class ProxyStats:
+    forwarded: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"forwarded": self.forwarded, "faults": dict(self.faults)}
+
+
+class FaultProxy(AiohttpServer):
+    what = "fault proxy"
+
+    def __init__(self, config: ProxyConfig, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        unknown = set(config.faults) - set(FAULTS)
+        if unknown or not 0.0 <= config.fault_rate <= 1.0:
+            raise ValueError(f"faults must be among {sorted(FAULTS)}, rate within 0..1")
+        self.config = config
+        self.stats = ProxyStats()
+        self._rng = random.Random(config.seed)  # noqa: S311 - fault dice, not security
+        self._session: aiohttp.ClientSession | None = None
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app.router.add_get("/_proxy/stats", self._stats)
+        app.router.add_route("*", "/{tail:.*}", self._forward)
+        app.on_cleanup.append(self._close_session)
+        super().__init__(app, host=host, port=port, access_log=None)
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats.as_json())
+
+    async def _close_session(self, app: web.Application) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _pick_fault(self, request: web.Request) -> str | None:
+        if request.method != "POST" or not request.path.endswith(self.config.fault_paths):
+            return None
+        if self._rng.random() >= self.config.fault_rate:
+            return None
+        return self._rng.choice(self.config.faults)
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
+        if self.config.latency_seconds:
+            await asyncio.sleep(self.config.latency_seconds)
+        fault = self._pick_fault(request)
+        if fault is not None:
+            self.stats.faults[fault] += 1
+            before, status = FAULTS[fault]
+            if before and status is not None:
+                return _twilio_error(status)
+        upstream = await self._upstream(request)
+        if fault == "created_then_500":
+            return _twilio_error(500)
+        if fault == "created_then_hang":
+            await asyncio.sleep(self.config.hang_seconds)
+            return _twilio_error(504)
+        if fault == "created_then_drop":
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=502)
+        return upstream
+
+    async def _upstream(self, request: web.Request) -> web.Response:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=60), auto_decompress=False
+            )
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
+        body = await request.read()
+        url = self.config.upstream.rstrip("/") + request.path_qs
+        async with self._session.request(
+            request.method, url, headers=headers, data=body, allow_redirects=False
+        ) as answer:
+            payload = await answer.read()
+            self.stats.forwarded += 1
+            out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS}
+            return web.Response(status=answer.status, body=payload, headers=out)
+
+
+def _twilio_error(status: int) -> web.Response:
+    code = _CODES.get(status, 20500)
+    body = {
+        "code": code,
+        "message": "Injected by the fault proxy",
+        "more_info": "",
+        "status": status,
+    }
+    return web.Response(status=status, text=json.dumps(body), content_type="application/json")

@@ -1,0 +1,87 @@
+"""The fault proxy in front of the simulator, seen by a plain HTTP client."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from localdev.fault_proxy import FaultProxy, ProxyConfig
+from localdev.twilio_sim import SimulatorServer
+
+SENDER = "+15005550006"
+RECIPIENT = "+15558675310"
+
+
+async def create(proxy: FaultProxy, sim: SimulatorServer, seconds: float = 5.0) -> int:
+    config = sim.state.config
+    url = f"{proxy.base_url}/2010-04-01/Accounts/{config.account_sid}/Messages.json"
+    auth = {"Authorization": aiohttp.encode_basic_auth(config.account_sid, config.auth_token)}
+    form = {"To": RECIPIENT, "From": SENDER, "Body": "hi"}
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=seconds)) as http,
+        http.post(url, data=form, headers=auth) as answer,
+    ):
+        return answer.status
+
+
+async def run(
+    sim: SimulatorServer, fault: str, hang_seconds: float = 30.0
+) -> tuple[FaultProxy, object]:
+    config = ProxyConfig(sim.base_url, fault_rate=1.0, faults=(fault,), hang_seconds=hang_seconds)
+    async with FaultProxy(config) as proxy:
+        try:
+            outcome: object = await create(proxy, sim, seconds=0.5)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            outcome = type(exc)
+        return proxy, outcome
+
+
+@pytest.mark.parametrize(("fault", "status"), [("429", 429), ("500", 500), ("503", 503)])
+async def test_refusals_answer_before_anything_is_created(
+    sim: SimulatorServer, fault: str, status: int
+) -> None:
+    proxy, outcome = await run(sim, fault)
+
+    assert outcome == status
+    assert sim.state.store.messages == {}
+    assert proxy.stats.faults[fault] == 1
+
+
+async def test_created_then_500_creates_and_answers_500(sim: SimulatorServer) -> None:
+    _, outcome = await run(sim, "created_then_500")
+
+    assert outcome == 500
+    assert len(sim.state.store.messages) == 1
+
+
+async def test_created_then_hang_outlasts_the_client_timeout(sim: SimulatorServer) -> None:
+    _, outcome = await run(sim, "created_then_hang", hang_seconds=2.0)
+
+    assert outcome is TimeoutError
+    assert len(sim.state.store.messages) == 1
+
+
+async def test_created_then_drop_closes_the_connection_without_an_answer(
+    sim: SimulatorServer,
+) -> None:
+    _, outcome = await run(sim, "created_then_drop")
+
+    assert isinstance(outcome, type) and issubclass(outcome, aiohttp.ClientError)
+    assert len(sim.state.store.messages) == 1
+
+
+async def test_without_faults_every_request_is_forwarded(sim: SimulatorServer) -> None:
+    async with FaultProxy(ProxyConfig(upstream=sim.base_url, latency_seconds=0.01)) as proxy:
+        assert await create(proxy, sim) == 201
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{proxy.base_url}/_proxy/stats") as answer,
+        ):
+            stats = await answer.json()
+
+    assert stats == {"forwarded": 1, "faults": {}}
+
+
+def test_unknown_fault_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="faults must be among"):
+        FaultProxy(ProxyConfig(upstream="http://127.0.0.1:9", faults=("gremlins",)))

@@ -1,0 +1,312 @@
+"""The soak: the whole local stack under Twilio faults and killed hosts, many producers.
+
+It runs Azurite's storage (given), the Twilio simulator behind the fault proxy, and the local
+Functions host as a process that is SIGKILLed and restarted while messages flow. Producers mix
+the API (with repeated Idempotency-Keys) and the queue (with and without ``id``, plain and
+base64, duplicated puts). Afterwards every accepted message is compared with what the
+simulator received: nothing may be lost, sent twice, left open, or failed although sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import random
+import secrets
+import shutil
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from azure.data.tables.aio import TableClient
+from azure.storage.queue.aio import QueueClient
+
+from localdev.azurite import PROJECT_ROOT
+from localdev.fault_proxy import FaultProxy, ProxyConfig
+from localdev.ports import free_port
+from localdev.stack import Stack
+
+ACCOUNT_SID = "AC" + "5" * 32
+AUTH_TOKEN = "soak-auth-token"
+FUNCTION_KEY = "soak-function-key"
+FROM_NUMBER = "+15005550006"
+TERMINAL = {"delivered", "undelivered", "failed", "completed", "busy", "no-answer", "canceled"}
+TERMINAL |= {"rejected", "withdrawn", "unknown", "read"}
+
+
+@dataclass(frozen=True)
+class SoakConfig:
+    messages: int = 300
+    fault_rate: float = 0.2
+    kills: int = 3
+    public_callbacks: bool = True
+    seed: int = 7
+    producers: int = 12
+    patience_seconds: float = 240.0
+    max_dequeue_count: int = 5
+
+
+@dataclass
+class SoakReport:
+    accepted: int = 0
+    terminal: int = 0
+    lost: list[str] = field(default_factory=list)
+    sent_twice: list[str] = field(default_factory=list)
+    stuck: list[str] = field(default_factory=list)
+    failed_but_sent: list[str] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    faults: dict[str, int] = field(default_factory=dict)
+    kills: int = 0
+    wall_seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        return [
+            f"accepted          {self.accepted}",
+            f"terminal          {self.terminal}",
+            f"lost              {len(self.lost)}",
+            f"sent twice        {len(self.sent_twice)}",
+            f"stuck             {len(self.stuck)}",
+            f"failed but sent   {len(self.failed_but_sent)}",
+            f"wall time         {self.wall_seconds:.1f} s",
+            f"host kills        {self.kills}",
+            f"faults injected   {sum(self.faults.values())} {dict(sorted(self.faults.items()))}",
+            f"final statuses    {dict(sorted(self.statuses.items()))}",
+        ]
+
+
+@dataclass
+class Planned:
+    """One logical message: what a producer meant to send once."""
+
+    marker: str
+    kind: str
+    route: str  # api, api-repeat, queue-id, queue-id-twice, queue-no-id
+    base64: bool
+    to: str
+    record_id: str | None = None
+
+    def document(self) -> dict[str, Any]:
+        content = {"body": f"{self.marker} hello"} if self.kind == "sms" else {"say": self.marker}
+        document: dict[str, Any] = {"kind": self.kind, "to": self.to, **content}
+        if self.route.startswith("queue-id") or self.route.startswith("api"):
+            document["id"] = self.marker
+        return document
+
+
+def plan(config: SoakConfig, token: str) -> list[Planned]:
+    rng = random.Random(config.seed)
+    routes = ["api", "api", "api-repeat", "queue-id", "queue-id-twice", "queue-no-id"]
+    planned = []
+    for n in range(config.messages):
+        kind = "call" if n % 10 == 9 else "sms"
+        to = f"+1555{n:07d}" if kind == "call" else f"+1555000{rng.randrange(20):04d}"
+        planned.append(
+            Planned(f"soak-{token}-{n}", kind, rng.choice(routes), rng.random() < 0.5, to)
+        )
+    return planned
+
+
+def fast_app(target: Path, max_dequeue_count: int) -> Path:
+    shutil.copy(PROJECT_ROOT / "function_app.py", target / "function_app.py")
+    shutil.copytree(
+        PROJECT_ROOT / "shared", target / "shared", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    host = json.loads((PROJECT_ROOT / "host.json").read_text())
+    host["extensions"]["queues"].update(
+        maxPollingInterval="00:00:01",
+        visibilityTimeout="00:00:01",
+        maxDequeueCount=max_dequeue_count,
+    )
+    (target / "host.json").write_text(json.dumps(host, indent=2))
+    return target
+
+
+class Soak:
+    def __init__(self, config: SoakConfig, storage: str, workdir: Path) -> None:
+        self.config = config
+        self.storage = storage
+        self.token = secrets.token_hex(3)
+        self.queue_name = f"soak-{self.token}"
+        self.table_name = f"Soak{self.token}"
+        self.workdir = workdir
+        self.report = SoakReport()
+        self._statuses: dict[str, str] = {}
+
+    def _stack(self, sim_port: int, proxy_port: int) -> Stack:
+        host_port = free_port()
+        settings = {
+            "FUNCTIONS_WORKER_RUNTIME": "python",
+            "AzureWebJobsStorage": self.storage,
+            "OUTBOUND_QUEUE": self.queue_name,
+            "MESSAGE_LOG_TABLE": self.table_name,
+            "OPT_OUT_TABLE": f"{self.table_name}OptOuts",
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_FROM_NUMBER": FROM_NUMBER,
+            "TWILIO_API_BASE_URL": f"http://127.0.0.1:{proxy_port}",
+            "TWILIO_TIMEOUT_SECONDS": "2",
+            "SEND_LEASE_SECONDS": "7",
+            "STATUS_CHECK_SECONDS": "1",
+            "SIM_CALLBACK_DELAY": "0.05",
+        }
+        if self.config.public_callbacks:
+            settings["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{host_port}"
+        app_dir = fast_app(self.workdir, self.config.max_dequeue_count)
+        return Stack(
+            app_dir=app_dir,
+            host_port=host_port,
+            settings=settings,
+            function_key=FUNCTION_KEY,
+            log_dir=self.workdir / "logs",
+            host_args=("--message-lease", "4"),
+            simulator_port=sim_port,
+        )
+
+    async def run(self) -> SoakReport:
+        started = time.monotonic()
+        sim_port, proxy_port = free_port(), free_port()
+        proxy_config = ProxyConfig(
+            upstream=f"http://127.0.0.1:{sim_port}",
+            fault_rate=self.config.fault_rate,
+            hang_seconds=3.0,
+            seed=self.config.seed,
+        )
+        stack = self._stack(sim_port, proxy_port)
+        async with FaultProxy(proxy_config, port=proxy_port) as proxy:
+            await asyncio.to_thread(stack.start)
+            try:
+                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+                    planned = plan(self.config, self.token)
+                    killer = asyncio.create_task(self._kill_now_and_then(stack))
+                    await self._produce(http, stack.base_url, planned)
+                    await killer
+                    await self._settle(planned)
+                    await self._judge(http, f"http://127.0.0.1:{sim_port}", planned)
+            finally:
+                await asyncio.to_thread(stack.stop)
+            self.report.faults = dict(proxy.stats.faults)
+        self.report.wall_seconds = time.monotonic() - started
+        return self.report
+
+    async def _kill_now_and_then(self, stack: Stack) -> None:
+        rng = random.Random(self.config.seed + 1)
+        for _ in range(self.config.kills):
+            await asyncio.sleep(rng.uniform(1.0, 3.0))
+            await asyncio.to_thread(stack.kill_host)
+            self.report.kills += 1
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(stack.start_host)
+
+    async def _produce(
+        self, http: aiohttp.ClientSession, base_url: str, planned: list[Planned]
+    ) -> None:
+        work: asyncio.Queue[Planned] = asyncio.Queue()
+        for item in planned:
+            work.put_nowait(item)
+        async with QueueClient.from_connection_string(self.storage, self.queue_name) as queue:
+            await _ignore_exists(queue.create_queue)
+
+            async def producer() -> None:
+                while not work.empty():
+                    item = work.get_nowait()
+                    if item.route.startswith("api"):
+                        await self._post(http, base_url, item)
+                        if item.route == "api-repeat":
+                            await self._post(http, base_url, item)
+                    else:
+                        await self._put(queue, item)
+                    self.report.accepted += 1
+
+            await asyncio.gather(*(producer() for _ in range(self.config.producers)))
+
+    async def _post(self, http: aiohttp.ClientSession, base_url: str, item: Planned) -> None:
+        """As a careful client does: retry with the same key until the answer is 202."""
+        document = item.document()
+        path = "/api/messages" if item.kind == "sms" else "/api/calls"
+        del document["kind"]
+        headers = {"x-functions-key": FUNCTION_KEY, "Idempotency-Key": item.marker}
+        for _ in range(120):
+            try:
+                async with http.post(base_url + path, json=document, headers=headers) as answer:
+                    if answer.status == 202:
+                        item.record_id = item.marker
+                        return
+                    if answer.status < 500:
+                        raise AssertionError(
+                            f"{item.marker}: {answer.status} {await answer.text()}"
+                        )
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            await asyncio.sleep(0.5)
+        raise AssertionError(f"{item.marker} was never accepted")
+
+    async def _put(self, queue: QueueClient, item: Planned) -> None:
+        text = json.dumps(item.document())
+        if item.base64:
+            text = base64.b64encode(text.encode()).decode()
+        sent = await queue.send_message(text)
+        if item.route == "queue-id-twice":
+            await queue.send_message(text)
+        item.record_id = item.marker if "id" in item.document() else str(sent.id)
+
+    async def _settle(self, planned: list[Planned]) -> None:
+        """Wait, bounded, until every accepted message's record is final."""
+        deadline = time.monotonic() + self.config.patience_seconds
+        async with TableClient.from_connection_string(self.storage, self.table_name) as table:
+            while True:
+                statuses = await _summaries(table)
+                open_ids = [
+                    item.record_id
+                    for item in planned
+                    if statuses.get(str(item.record_id)) not in TERMINAL
+                ]
+                if not open_ids or time.monotonic() > deadline:
+                    self._statuses = statuses
+                    return
+                await asyncio.sleep(1.0)
+
+    async def _judge(
+        self, http: aiohttp.ClientSession, sim_url: str, planned: list[Planned]
+    ) -> None:
+        sent: Counter[str] = Counter()
+        for collection, field_name in (("messages", "body"), ("calls", "inline_twiml")):
+            async with http.get(f"{sim_url}/_sim/{collection}") as answer:
+                for resource in (await answer.json())[collection]:
+                    text = str(resource.get(field_name) or "")
+                    for word in text.replace("<", " ").replace(">", " ").split():
+                        if word.startswith(f"soak-{self.token}-"):
+                            sent[word] += 1
+        report = self.report
+        for item in planned:
+            status = self._statuses.get(str(item.record_id))
+            report.statuses[str(status)] += 1
+            count = sent[item.marker]
+            if status in TERMINAL:
+                report.terminal += 1
+            else:
+                report.stuck.append(item.marker)
+            if count > 1:
+                report.sent_twice.append(item.marker)
+            if count == 0 and status != "failed":
+                report.lost.append(item.marker)
+            if count and status == "failed":
+                report.failed_but_sent.append(item.marker)
+
+
+async def _summaries(table: TableClient) -> dict[str, str]:
+    rows = table.query_entities("RowKey eq 'summary'", select=["PartitionKey", "status"])
+    return {str(row["PartitionKey"]): str(row["status"]) async for row in rows}
+
+
+async def _ignore_exists(create: Callable[[], Awaitable[Any]]) -> None:
+    from azure.core.exceptions import ResourceExistsError
+
+    try:
+        await create()
+    except ResourceExistsError:
+        return
