@@ -65,7 +65,7 @@ def accepted_or_refused(document: Any) -> None:
     try:
         request = parse_request(document, kind=None)
     except InvalidRequestError as exc:
-        assert exc.code and exc.message
+        assert exc.code and exc.message  # noqa: PT017 - the refusal is the outcome
         json.dumps(exc.as_json(), ensure_ascii=False).encode("utf-8")
         return
     request.to_json().encode("utf-8")
@@ -94,10 +94,12 @@ def http_request(body: bytes, content_type: str = "application/json") -> func.Ht
 @PROPERTY
 @given(st.binary(max_size=200) | ANY_TEXT.map(lambda text: text.encode("utf-8", "surrogatepass")))
 def test_json_body_reader_answers_any_bytes_with_a_value_or_an_http_error(body: bytes) -> None:
+    status = 200
     try:
         read_json(http_request(body))
     except HttpError as exc:
-        assert exc.status in (400, 413, 415)
+        status = exc.status
+    assert status in (200, 400, 413, 415)
 
 
 @PROPERTY
@@ -106,7 +108,7 @@ def test_queue_decoder_answers_any_message_with_a_document_or_a_refusal(raw: byt
     try:
         document = decode_queue_text(raw)
     except InvalidRequestError as exc:
-        assert exc.code == "undecodable_message"
+        assert exc.code == "undecodable_message"  # noqa: PT017 - the refusal is the outcome
         return
     accepted_or_refused(document)
 
