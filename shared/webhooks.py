@@ -26,7 +26,7 @@ Handler = Callable[[func.HttpRequest, FormParams], Awaitable[func.HttpResponse]]
 
 
 async def _guarded(
-    req: func.HttpRequest, handle: Handler, needs: tuple[Group, ...] = ()
+    req: func.HttpRequest, handle: Handler, needs: tuple[Group, ...] = ("storage",)
 ) -> func.HttpResponse:
     """Signature first; then the settings groups the handler needs (a broken ``VOICE_*``
     setting refuses voice webhooks only, and only to Twilio, with the setting's name)."""
@@ -35,7 +35,7 @@ async def _guarded(
         settings.require("twilio")
         if not is_from_twilio(req, settings):
             return forbidden()
-        settings.require("storage", *needs)
+        settings.require(*needs)
     except MisconfiguredError as exc:
         if "voice" in needs:
             text = f"This line is not set up: the gateway setting {exc.name} is not valid."
@@ -171,16 +171,16 @@ async def incoming_sms(req: func.HttpRequest) -> func.HttpResponse:
 
 
 async def incoming_call(req: func.HttpRequest) -> func.HttpResponse:
-    return await _guarded(req, _incoming_call, needs=("voice",))
+    return await _guarded(req, _incoming_call, needs=("storage", "voice"))
 
 
 async def voice_menu(req: func.HttpRequest) -> func.HttpResponse:
-    return await _guarded(req, _menu, needs=("voice",))
+    return await _guarded(req, _menu, needs=("storage", "voice"))
 
 
 async def voicemail_recorded(req: func.HttpRequest) -> func.HttpResponse:
-    return await _guarded(req, _recorded, needs=("voice",))
+    return await _guarded(req, _recorded, needs=("storage", "voice"))
 
 
 async def twiml_message(req: func.HttpRequest) -> func.HttpResponse:
-    return await _guarded(req, _twiml_message)
+    return await _guarded(req, _twiml_message, needs=())
