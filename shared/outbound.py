@@ -190,15 +190,21 @@ def _send_at(data: dict[str, Any], now: datetime | None) -> datetime | None:
         raise InvalidRequestError(
             "invalid_send_at", "'send_at' needs a UTC offset (Z or +hh:mm)", "send_at"
         )
+    try:
+        in_utc = when.astimezone(UTC)
+    except OverflowError:
+        raise InvalidRequestError(
+            "invalid_send_at", "'send_at' is out of range in UTC", "send_at"
+        ) from None
     if now is None:
-        return when.astimezone(UTC)
+        return in_utc
     if when > now + MAX_SCHEDULE_AHEAD:
         raise InvalidRequestError(
             "send_at_too_far", "'send_at' can be at most 7 days ahead", "send_at"
         )
     if when < now - SCHEDULE_GRACE:
         raise InvalidRequestError("send_at_in_past", "'send_at' is in the past", "send_at")
-    return when.astimezone(UTC)
+    return in_utc
 
 
 def _twiml(data: dict[str, Any]) -> str | None:

@@ -410,3 +410,11 @@ def test_default_id_wins_over_generating_one() -> None:
     request = parse_request(sms(), default_id="idem-key-1", now=NOW)
 
     assert request.id == "idem-key-1"
+
+
+@pytest.mark.parametrize("send_at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_send_at_outside_utc_range_is_refused_without_schedule_limits(send_at: str) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        parse_request(sms(send_at=send_at), schedule_limits=False)
+
+    assert (info.value.code, info.value.field) == ("invalid_send_at", "send_at")

@@ -30,7 +30,18 @@ ANY_TEXT = st.lists(
     max_size=40,
 ).map("".join)
 NEAR_VALID_TEXT = st.sampled_from(
-    ["+15551234567", "+15551234567\n", "+1\u0665\u0665\u06655551234", "sms", "call", "hi", ""]
+    [
+        "+15551234567",
+        "+15551234567\n",
+        "+1\u0665\u0665\u06655551234",
+        "sms",
+        "call",
+        "hi",
+        "",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-14:00",
+        "2030-01-01T00:00:00Z",
+    ]
 )
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | ANY_TEXT | NEAR_VALID_TEXT,
@@ -51,7 +62,7 @@ BASES = st.sampled_from(
 DOCUMENTS = st.builds(
     lambda base, changes: {**base, **changes},
     BASES,
-    st.dictionaries(st.sampled_from(FIELDS), ANY_TEXT | JSON_VALUES, max_size=2),
+    st.dictionaries(st.sampled_from(FIELDS), NEAR_VALID_TEXT | ANY_TEXT | JSON_VALUES, max_size=2),
 )
 SETTINGS = load_settings(
     {"AzureWebJobsStorage": "UseDevelopmentStorage=true", "TWILIO_AUTH_TOKEN": "token"}
@@ -59,11 +70,11 @@ SETTINGS = load_settings(
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def accepted_or_refused(document: Any) -> None:
+def accepted_or_refused(document: Any, *, schedule_limits: bool = True) -> None:
     """A valid request must also survive everything done with it next: JSON for the queue,
     the fingerprint and the log record."""
     try:
-        request = parse_request(document, kind=None)
+        request = parse_request(document, schedule_limits=schedule_limits)
     except InvalidRequestError as exc:
         assert exc.code and exc.message  # noqa: PT017 - the refusal is the outcome
         json.dumps(exc.as_json(), ensure_ascii=False).encode("utf-8")
@@ -80,9 +91,11 @@ def test_request_parser_accepts_or_names_the_rule_for_any_json_value(value: Any)
 
 
 @PROPERTY
-@given(DOCUMENTS)
-def test_request_parser_accepts_or_names_the_rule_for_any_document(document: Any) -> None:
-    accepted_or_refused(document)
+@given(DOCUMENTS, st.booleans())
+def test_request_parser_accepts_or_names_the_rule_for_any_document(
+    document: Any, schedule_limits: bool
+) -> None:
+    accepted_or_refused(document, schedule_limits=schedule_limits)
 
 
 def http_request(body: bytes, content_type: str = "application/json") -> func.HttpRequest:
@@ -110,7 +123,7 @@ def test_queue_decoder_answers_any_message_with_a_document_or_a_refusal(raw: byt
     except InvalidRequestError as exc:
         assert exc.code == "undecodable_message"  # noqa: PT017 - the refusal is the outcome
         return
-    accepted_or_refused(document)
+    accepted_or_refused(document, schedule_limits=False)
 
 
 @PROPERTY
