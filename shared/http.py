@@ -65,6 +65,10 @@ def misconfigured(exc: MisconfiguredError) -> func.HttpResponse:
     ).response()
 
 
+class InvalidJsonError(ValueError):
+    """Text that ``parse_json`` cannot turn into a JSON value; the message says why."""
+
+
 def parse_json(raw: bytes | str) -> Any:
     """``json.loads`` with every way it can fail turned into ``InvalidJsonError``: besides
     syntax, deep nesting (RecursionError) and integers over Python's 4300-digit limit."""
@@ -78,10 +82,6 @@ def parse_json(raw: bytes | str) -> Any:
         raise InvalidJsonError("nested too deeply") from None
     except ValueError as exc:
         raise InvalidJsonError(f"not usable JSON: {exc}") from None
-
-
-class InvalidJsonError(ValueError):
-    """Text that ``parse_json`` cannot turn into a JSON value; the message says why."""
 
 
 def read_json(req: func.HttpRequest) -> Any:

@@ -35,7 +35,7 @@ class StorageUnavailableError(Exception):
 
 
 class StorageRefusedError(Exception):
-    """Storage answered 4xx: this request cannot be stored, so retrying cannot help."""
+    """Storage refused this request itself (400, 413): retrying it cannot help."""
 
 
 def _accepted_body(kind: Kind, record_id: str) -> dict[str, Any]:
