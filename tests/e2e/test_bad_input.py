@@ -293,3 +293,13 @@ async def test_bad_queue_message_is_rejected_once_and_readable(
     assert [event["status"] for event in record["history"]] == ["rejected"]
     assert not rejection.poisoned
     assert not rejection.reached_twilio
+
+
+async def test_request_without_content_type_is_read_as_json(stack: RunningStack) -> None:
+    async with stack.http.post(
+        f"{stack.base_url}/api/messages",
+        data=sms(number()).encode(),
+        headers={"x-functions-key": FUNCTION_KEY},
+        skip_auto_headers=["Content-Type"],
+    ) as response:
+        assert response.status == 202, await response.text()
