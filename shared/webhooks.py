@@ -45,7 +45,8 @@ async def _guarded(
 
 
 def _int(value: str) -> int | None:
-    return int(value) if value.isascii() and value.isdigit() else None
+    """Twilio's error codes: a few ASCII digits; anything else is no code, never a crash."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 async def _status_callback(req: func.HttpRequest, params: FormParams) -> func.HttpResponse:

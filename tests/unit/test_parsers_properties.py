@@ -19,6 +19,7 @@ from shared.queue_codec import decode_queue_text
 from shared.settings import load_settings
 from shared.signatures import is_from_twilio
 from shared.transitions import new_outbound_record
+from shared.twiml import twimlet_messages_from
 
 FIELDS = ["id", "kind", "to", "from", "body", "media_urls", "say", "twiml", "url", "send_at", "tag"]
 # Any code point, with the troublemakers (lone surrogates, newlines, non-ASCII digits) common.
@@ -142,3 +143,15 @@ def test_webhook_form_parser_and_signature_check_take_any_bytes(
 
     assert all(isinstance(values, list) for values in params.values())
     assert is_from_twilio(request, SETTINGS) is False
+
+
+ODD_INDEXES = st.sampled_from(["\u00b2", "\u0663", "9" * 5000, "07", "-1"])
+TWIMLET_KEYS = st.builds(
+    lambda index: f"Message[{index}]", ODD_INDEXES | st.integers().map(str) | ANY_TEXT
+)
+
+
+@PROPERTY
+@given(st.dictionaries(TWIMLET_KEYS | ANY_TEXT, ANY_TEXT, max_size=6))
+def test_twimlet_parameters_of_any_shape_give_a_list_of_messages(params: dict[str, str]) -> None:
+    assert all(isinstance(message, str) for message in twimlet_messages_from(params))
