@@ -1,7 +1,8 @@
 """The gateway's functions: the table of contents of the app. Each one calls into ``shared``.
 
 Send API (function key):      POST /api/messages, POST /api/calls,
-                              GET /api/messages/{id}, GET /api/calls/{id}
+                              GET /api/messages/{id}, GET /api/calls/{id},
+                              GET /api/openapi.json (the API's OpenAPI 3.1 document)
 Queue worker:                 %OUTBOUND_QUEUE% -> Twilio REST
 Twilio webhooks (signed):     /api/twilio/status, /api/twilio/sms, /api/twilio/voice,
                               /api/twilio/voice/menu, /api/twilio/voice/recorded,
@@ -10,7 +11,11 @@ Twilio webhooks (signed):     /api/twilio/status, /api/twilio/sms, /api/twilio/v
 
 import azure.functions as func
 
-from shared import send_api, webhooks, worker
+from shared import api_reference, logs, send_api, webhooks, worker
+from shared.settings import get_settings
+
+logs.install_number_masking()
+get_settings()  # never raises: reports every bad or unsafe setting once, at start-up
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -35,6 +40,11 @@ async def get_message(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="calls/{id}", methods=["GET"])
 async def get_call(req: func.HttpRequest) -> func.HttpResponse:
     return await send_api.read_status(req, "call")
+
+
+@app.route(route="openapi.json", methods=["GET"])
+async def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
+    return api_reference.openapi_document()
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%OUTBOUND_QUEUE%", connection="AzureWebJobsStorage")

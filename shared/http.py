@@ -8,7 +8,8 @@ from urllib.parse import parse_qsl
 
 import azure.functions as func
 
-from shared.outbound import InvalidRequestError
+from shared.outbound import InvalidRequestError, shown
+from shared.settings import MisconfiguredError
 
 MAX_BODY_BYTES = 64 * 1024
 JSON = "application/json"
@@ -46,27 +47,61 @@ def json_response(
     )
 
 
-def twiml_response(xml: str) -> func.HttpResponse:
-    return func.HttpResponse(xml, status_code=200, mimetype="text/xml", charset="utf-8")
+def twiml_response(xml: str, status: int = 200) -> func.HttpResponse:
+    return func.HttpResponse(xml, status_code=status, mimetype="text/xml", charset="utf-8")
 
 
 def forbidden() -> func.HttpResponse:
     return func.HttpResponse(status_code=403)
 
 
+def misconfigured(exc: MisconfiguredError) -> func.HttpResponse:
+    """500 naming the broken setting (its value and the details are in the start-up log)."""
+    return HttpError(
+        500,
+        "gateway_misconfigured",
+        f"this function cannot run: setting {exc.name} is missing or invalid; "
+        "the gateway's log says why",
+    ).response()
+
+
+class InvalidJsonError(ValueError):
+    """Text that ``parse_json`` cannot turn into a JSON value; the message says why."""
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """``json.loads`` with every way it can fail turned into ``InvalidJsonError``: besides
+    syntax, deep nesting (RecursionError) and integers over Python's 4300-digit limit."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidJsonError(f"not valid JSON: {exc.msg} at position {exc.pos}") from None
+    except UnicodeDecodeError:
+        raise InvalidJsonError("not UTF-8 text") from None
+    except RecursionError:
+        raise InvalidJsonError("nested too deeply") from None
+    except ValueError as exc:
+        raise InvalidJsonError(f"not usable JSON: {exc}") from None
+
+
 def read_json(req: func.HttpRequest) -> Any:
+    """The request's JSON body. A request with no Content-Type at all is read as JSON (as
+    ``requests.post(url, data=text)`` sends it); any other type than JSON is a 415."""
     body = req.get_body()
     if len(body) > MAX_BODY_BYTES:
         raise HttpError(413, "body_too_large", f"the request body exceeds {MAX_BODY_BYTES} bytes")
     content_type = req.headers.get("content-type", JSON).split(";")[0].strip().lower()
     if content_type != JSON and not content_type.endswith("+json"):
         raise HttpError(
-            415, "unsupported_media_type", f"send {JSON}, not {content_type or 'no content type'}"
+            415,
+            "unsupported_media_type",
+            f"send {JSON}, not {shown(content_type) if content_type else 'no content type'}",
+            "Content-Type",
         )
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HttpError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+        return parse_json(body)
+    except InvalidJsonError as exc:
+        raise HttpError(400, "invalid_json", f"the body is {exc}") from None
 
 
 class FormParams(dict[str, list[str]]):

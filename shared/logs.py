@@ -1,7 +1,8 @@
 """Structured log lines with masked phone numbers and no secrets.
 
 Each line reads ``event key=value ...`` for people and carries the same fields as
-``custom_dimensions`` for Application Insights.
+``custom_dimensions`` for Application Insights. Numbers are also masked in every other
+logger's records (twilio's HTTP client, the Azure SDK), whatever shape they come in.
 """
 
 from __future__ import annotations
@@ -12,16 +13,32 @@ from typing import Any
 
 logger = logging.getLogger("gateway")
 
-_NUMBER = re.compile(r"\+\d{7,15}")
+# Detection, not validation: deliberately loose, and any script's digits (\d), so that
+# "+1 (555) 123-4567", "15551234567", "%2B15551234567" (in a URL) or Arabic-Indic digits are
+# all caught. Seven or more digits, not glued to letters, digits or dashes (SIDs, UUIDs, row
+# keys), and not an ISO date.
+_NUMBER = re.compile(
+    r"(?:%2[Bb]|(?<![\w%+-])\+?)"
+    r"(?![0-9]{4}-[0-9]{2}-[0-9]{2}\b)"
+    r"\(?\d(?:[ ().-]{0,2}\d){6,}(?![\w-])"
+)
+_URL_PLUS = "%2B"
+_FORMATTER = logging.Formatter()
 
 
 def mask_number(number: str | None) -> str:
     """``+15551234567`` -> ``+1555***4567``: enough to correlate, not enough to identify."""
     if not number:
         return ""
-    if len(number) <= 8:
-        return "***" + number[-2:]
-    return f"{number[:5]}***{number[-4:]}"
+    plus = ""
+    if number.upper().startswith(_URL_PLUS):
+        plus, number = "+", number[len(_URL_PLUS) :]
+    elif number.startswith("+"):
+        plus = "+"
+    digits = "".join(str(int(char)) for char in number if char.isdecimal())
+    if len(digits) <= 8:
+        return "***" + (digits or number)[-2:]
+    return f"{plus}{digits[:4]}***{digits[-4:]}"
 
 
 def mask_numbers_in(text: str) -> str:
@@ -55,3 +72,39 @@ def warning(event: str, **fields: Any) -> None:
 
 def error(event: str, **fields: Any) -> None:
     log(logging.ERROR, event, **fields)
+
+
+class NumberMaskingFilter(logging.Filter):
+    """Masks phone numbers in a record's message and traceback; never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError, KeyError):
+            return True  # a broken format string: the handler reports it when it formats
+        masked = mask_numbers_in(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_numbers_in(_FORMATTER.formatException(record.exc_info))
+        return True
+
+
+def install_number_masking() -> None:
+    """Masks every record of every logger as it is created.
+
+    A filter on a logger does not see its children's records, and the handlers belong to
+    the Functions host, so the record factory is the one place that sees them all.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "masks_numbers", False):
+        return
+    masking = NumberMaskingFilter()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        masking.filter(record)
+        return record
+
+    factory.masks_numbers = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

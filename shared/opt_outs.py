@@ -10,7 +10,9 @@ from azure.data.tables.aio import TableClient
 from shared.message_log import utcnow
 
 # Twilio's default opt-out and opt-in keywords for long codes and toll-free numbers.
-OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+OPT_OUT_KEYWORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+)
 OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 _ROW = "opt-out"
 

@@ -18,12 +18,18 @@ from xml.etree import ElementTree
 from shared.settings import E164
 from shared.status import KINDS, Kind
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Anchored with \Z (not $, which accepts a trailing newline), so .match and .fullmatch agree.
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
+_HTTP_URL = re.compile(r"https?://[^\s/$.?#][^\s]*\Z")
+_HTTPS_URL = re.compile(r"https://\S+\Z")
 MAX_BODY = 1600
 MAX_MEDIA = 10
 MAX_TWIML = 4000
 MAX_SAY = 3000
 MAX_TAG = 256
+# Twilio's own limit for a URL; it also keeps every field under Table Storage's 64 KiB property.
+MAX_URL = 2048
+SHOWN_CHARS = 40
 MAX_SCHEDULE_AHEAD = timedelta(days=7)
 SCHEDULE_GRACE = timedelta(minutes=5)
 
@@ -90,28 +96,52 @@ class OutboundRequest:
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def shown(value: object) -> str:
+    """A value quoted for an error message: escaped (lone surrogates too) and cut short, so
+    the message can be logged, stored and sent back whatever the input was."""
+    text = ascii(value) if isinstance(value, str) else type(value).__name__
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
+
+def is_text(value: str) -> bool:
+    """False for strings that cannot be encoded as UTF-8 (lone surrogates from JSON escapes)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _string(data: dict[str, Any], name: str) -> str | None:
     value = data.get(name)
     if value is None:
         return None
     if not isinstance(value, str):
         raise InvalidRequestError(f"invalid_{name}", f"'{name}' must be a string", name)
+    if not is_text(value):
+        raise InvalidRequestError(
+            f"invalid_{name}", f"'{name}' is not valid Unicode text (a lone surrogate)", name
+        )
     return value
 
 
 def _phone(data: dict[str, Any], name: str) -> str | None:
     value = _string(data, name)
-    if value is not None and not E164.match(value):
+    if value is not None and not E164.fullmatch(value):
         raise InvalidRequestError(
             f"invalid_{name}",
-            f"'{name}' must be an E.164 phone number like +15551234567, got {value!r}",
+            f"'{name}' must be an E.164 phone number like +15551234567, got {shown(value)}",
             name,
         )
     return value
 
 
 def _http_url(value: str, name: str) -> str:
-    if not re.match(r"^https?://[^\s/$.?#][^\s]*$", value):
+    if len(value) > MAX_URL:
+        raise InvalidRequestError(
+            f"{name}_too_long", f"'{name}' can be at most {MAX_URL} characters", name
+        )
+    if not _HTTP_URL.fullmatch(value):
         raise InvalidRequestError(f"invalid_{name}", f"'{name}' must be an http(s) URL", name)
     return value
 
@@ -120,7 +150,9 @@ def _media_urls(data: dict[str, Any]) -> tuple[str, ...]:
     value = data.get("media_urls")
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+    if not isinstance(value, list) or not all(
+        isinstance(item, str) and is_text(item) for item in value
+    ):
         raise InvalidRequestError(
             "invalid_media_urls", "'media_urls' must be a list of URLs", "media_urls"
         )
@@ -129,9 +161,15 @@ def _media_urls(data: dict[str, Any]) -> tuple[str, ...]:
             "too_many_media_urls", f"'media_urls' takes at most {MAX_MEDIA} URLs", "media_urls"
         )
     for url in value:
-        if not re.match(r"^https://\S+$", url):
+        if len(url) > MAX_URL:
             raise InvalidRequestError(
-                "invalid_media_urls", f"media URL {url!r} must be an https URL", "media_urls"
+                "media_url_too_long",
+                f"a media URL can be at most {MAX_URL} characters",
+                "media_urls",
+            )
+        if not _HTTPS_URL.fullmatch(url):
+            raise InvalidRequestError(
+                "invalid_media_urls", f"media URL {shown(url)} must be an https URL", "media_urls"
             )
     return tuple(value)
 
@@ -152,15 +190,21 @@ def _send_at(data: dict[str, Any], now: datetime | None) -> datetime | None:
         raise InvalidRequestError(
             "invalid_send_at", "'send_at' needs a UTC offset (Z or +hh:mm)", "send_at"
         )
+    try:
+        in_utc = when.astimezone(UTC)
+    except OverflowError:
+        raise InvalidRequestError(
+            "invalid_send_at", "'send_at' is out of range in UTC", "send_at"
+        ) from None
     if now is None:
-        return when.astimezone(UTC)
+        return in_utc
     if when > now + MAX_SCHEDULE_AHEAD:
         raise InvalidRequestError(
             "send_at_too_far", "'send_at' can be at most 7 days ahead", "send_at"
         )
     if when < now - SCHEDULE_GRACE:
         raise InvalidRequestError("send_at_in_past", "'send_at' is in the past", "send_at")
-    return when.astimezone(UTC)
+    return in_utc
 
 
 def _twiml(data: dict[str, Any]) -> str | None:
@@ -239,15 +283,16 @@ def parse_request(
         raise InvalidRequestError("invalid_request", "the request must be a JSON object")
     unknown = sorted(set(data) - _FIELDS)
     if unknown:
+        name = unknown[0] if is_text(unknown[0]) else shown(unknown[0])
         raise InvalidRequestError(
-            "unknown_field", f"unknown field {unknown[0]!r}; see the API reference", unknown[0]
+            "unknown_field", f"unknown field {shown(unknown[0])}; see the API reference", name
         )
     given_kind = _string(data, "kind")
     if given_kind is not None and given_kind not in KINDS:
         raise InvalidRequestError("invalid_kind", "'kind' must be 'sms' or 'call'", "kind")
     if kind is not None and given_kind is not None and given_kind != kind:
         raise InvalidRequestError(
-            "invalid_kind", f"this endpoint sends {kind}, but 'kind' is {given_kind!r}", "kind"
+            "invalid_kind", f"this endpoint sends {kind}, but 'kind' is {shown(given_kind)}", "kind"
         )
     resolved = kind if kind is not None else given_kind
     if resolved is None:
@@ -255,7 +300,7 @@ def parse_request(
 
     given_id = _string(data, "id")
     request_id = given_id if given_id is not None else default_id or str(uuid.uuid4())
-    if not ID_PATTERN.match(request_id):
+    if not ID_PATTERN.fullmatch(request_id):
         raise InvalidRequestError(
             "invalid_id", "'id' must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'", "id"
         )

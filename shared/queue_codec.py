@@ -3,15 +3,16 @@
 ``host.json`` sets ``messageEncoding: none`` so the trigger hands over the raw text. The API
 enqueues plain JSON; ``az storage message put``, Logic Apps and the SDK's
 ``TextBase64EncodePolicy`` send base64 of it. JSON always starts with ``{``, base64 never does.
+Every failure is an ``InvalidRequestError``: the worker records it and never retries it.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
+from shared.http import InvalidJsonError, parse_json
 from shared.outbound import InvalidRequestError
 
 
@@ -24,13 +25,11 @@ def decode_queue_text(raw: bytes | str) -> Any:
     if not text.startswith("{"):
         try:
             text = base64.b64decode(text, validate=True).decode("utf-8").strip()
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, UnicodeDecodeError, ValueError):
             raise InvalidRequestError(
                 "undecodable_message", "the message is neither JSON nor base64 of JSON"
             ) from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidRequestError(
-            "undecodable_message", f"the message is not valid JSON: {exc.msg}"
-        ) from None
+        return parse_json(text)
+    except InvalidJsonError as exc:
+        raise InvalidRequestError("undecodable_message", f"the message is {exc}") from None

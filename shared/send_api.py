@@ -13,23 +13,29 @@ from datetime import datetime
 from typing import Any
 
 import azure.functions as func
-from azure.core.exceptions import AzureError
+from azure.core.exceptions import AzureError, HttpResponseError
 
 from shared import logs
-from shared.http import HttpError, json_response, read_json
+from shared.http import HttpError, json_response, misconfigured, read_json
 from shared.message_log import LogRecord, RecordExistsError, utcnow
 from shared.outbound import ID_PATTERN, InvalidRequestError, OutboundRequest, parse_request
 from shared.services import Services, get_services
-from shared.status import ACCEPTED, WITHDRAWN, Kind
+from shared.settings import MisconfiguredError
+from shared.status import ACCEPTED, KINDS, REJECTED, WITHDRAWN, Kind
 from shared.transitions import new_outbound_record, revive, withdraw
 
 RETRY_AFTER_SECONDS = "5"
+_REFUSED_STATUSES = frozenset({400, 413})
 MAX_VISIBILITY_SECONDS = 7 * 24 * 3600
 _COLLECTION: dict[Kind, str] = {"sms": "messages", "call": "calls"}
 
 
 class StorageUnavailableError(Exception):
     """Storage could not be reached or answered with an error; the caller should retry."""
+
+
+class StorageRefusedError(Exception):
+    """Storage refused this request itself (400, 413): retrying it cannot help."""
 
 
 def _accepted_body(kind: Kind, record_id: str) -> dict[str, Any]:
@@ -41,7 +47,7 @@ def _idempotency_key(req: func.HttpRequest) -> str | None:
     key: str | None = req.headers.get("idempotency-key")
     if key is None:
         return None
-    if not ID_PATTERN.match(key):
+    if not ID_PATTERN.fullmatch(key):
         raise HttpError(
             400,
             "invalid_idempotency_key",
@@ -63,6 +69,7 @@ def _parse(req: func.HttpRequest, kind: Kind) -> OutboundRequest:
 
 def _check_sender(request: OutboundRequest, services: Services) -> None:
     settings = services.settings
+    settings.require("twilio")
     if request.from_ or settings.from_number:
         return
     if request.kind == "sms" and settings.messaging_service_sid:
@@ -125,7 +132,7 @@ async def _accept(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
             return await _repeat(services, request)
         await _enqueue_or_withdraw(services, request, created)
     except AzureError as exc:
-        raise StorageUnavailableError(str(exc)) from exc
+        raise _storage_error(exc) from exc
     logs.info("send_accepted", id=request.id, kind=kind, to=request.to, tag=request.tag)
     return json_response(_accepted_body(kind, request.id), 202)
 
@@ -150,6 +157,25 @@ async def _enqueue_or_withdraw(
         logs.warning("enqueue_failed_but_claimed", id=request.id, error=type(exc).__name__)
 
 
+def _storage_error(exc: AzureError) -> StorageUnavailableError | StorageRefusedError:
+    """Storage refusing the request itself (400: a value over its limits, a key it will not
+    take; 413: too large) is final: a 503 would make the client retry forever. Other 4xx
+    (a missing table, bad credentials) are the gateway's problem and stay 503."""
+    status = exc.status_code if isinstance(exc, HttpResponseError) else None
+    if status in _REFUSED_STATUSES:
+        return StorageRefusedError(f"{status} {getattr(exc, 'error_code', None) or ''}".strip())
+    return StorageUnavailableError(str(exc))
+
+
+def _storage_refused(exc: StorageRefusedError) -> func.HttpResponse:
+    logs.error("storage_refused", error=str(exc))
+    return HttpError(
+        400,
+        "unstorable_request",
+        f"storage refused this request ({exc}); it was not accepted and retrying will not help",
+    ).response()
+
+
 def _storage_unavailable(exc: StorageUnavailableError) -> func.HttpResponse:
     logs.error("storage_unavailable", error=str(exc)[:200])
     return HttpError(
@@ -171,22 +197,36 @@ async def accept_send(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
         return exc.response()
     except StorageUnavailableError as exc:
         return _storage_unavailable(exc)
+    except StorageRefusedError as exc:
+        return _storage_refused(exc)
+    except MisconfiguredError as exc:
+        return misconfigured(exc)
+
+
+def _readable_as(record: LogRecord, kind: Kind) -> bool:
+    """A queue message rejected before its kind was known is readable on both routes."""
+    return record.kind == kind or (record.status == REJECTED and record.kind not in KINDS)
 
 
 async def read_status(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
     """``GET /api/messages/{id}`` and ``GET /api/calls/{id}``: the summary and its history."""
     record_id = req.route_params.get("id", "")
     not_found = HttpError(404, "not_found", f"no {kind} with id {record_id!r}", "id")
-    if not ID_PATTERN.match(record_id):
+    if not ID_PATTERN.fullmatch(record_id):
         return not_found.response()
     try:
         services = await get_services()
         record = await services.log.get(record_id)
-        if record is None or record.kind != kind:
+        if record is None or not _readable_as(record, kind):
             return not_found.response()
         history = await services.log.history(record_id)
+    except MisconfiguredError as exc:
+        return misconfigured(exc)
     except AzureError as exc:
-        return _storage_unavailable(StorageUnavailableError(str(exc)))
+        error = _storage_error(exc)
+        if isinstance(error, StorageRefusedError):
+            return _storage_refused(error)
+        return _storage_unavailable(error)
     body = record.public_json()
     body["history"] = [event.as_json() for event in history]
     return json_response(body)

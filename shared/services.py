@@ -57,6 +57,7 @@ _lock = asyncio.Lock()
 
 
 async def _create(settings: Settings) -> Services:
+    settings.require("storage")
     tables = TableServiceClient.from_connection_string(settings.storage_connection)
     queue = QueueClient.from_connection_string(settings.storage_connection, settings.outbound_queue)
     try:

@@ -3,6 +3,10 @@
 App settings in Azure and ``local.settings.json`` locally both arrive as environment variables.
 A setting that a code path needs but is missing fails with an error naming it, so a
 misconfigured deployment says what to fix instead of failing somewhere downstream.
+
+Settings come in groups (storage, twilio, voice). A bad setting is reported once, when the
+settings are read, and only the functions that need its group refuse: a typo in ``VOICE_MENU``
+must not stop text messages from going out.
 """
 
 from __future__ import annotations
@@ -10,12 +14,18 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+from shared import logs
+
+# Whole string, ASCII digits: $ would accept a trailing newline and \d any script's digits.
+E164 = re.compile(r"\+[1-9][0-9]{1,14}\Z")
+
+Group = Literal["storage", "twilio", "voice"]
 
 # A send's claim must outlive the Twilio call it guards, by this much at least.
 SETTLE_MARGIN_SECONDS = 5.0
@@ -38,6 +48,15 @@ class InvalidSettingError(SettingsError):
     def __init__(self, name: str, problem: str) -> None:
         super().__init__(f"setting {name} is invalid: {problem}")
         self.name = name
+
+
+class MisconfiguredError(SettingsError):
+    """A function needs a settings group that failed to load; ``cause`` names the setting."""
+
+    def __init__(self, group: str, cause: MissingSettingError | InvalidSettingError) -> None:
+        super().__init__(str(cause))
+        self.group = group
+        self.name = cause.name
 
 
 @dataclass(frozen=True)
@@ -86,8 +105,32 @@ class Settings:
     voice_language: str | None = None
     voice_menu_prompt: str | None = None
     voice_menu: Mapping[str, MenuOption] = field(default_factory=dict)
+    problems: Mapping[str, MissingSettingError | InvalidSettingError] = field(default_factory=dict)
+
+    def require(self, *groups: Group) -> None:
+        """Raises ``MisconfiguredError`` when one of the groups a function needs is broken."""
+        for group in groups:
+            problem = self.problems.get(group)
+            if problem is not None:
+                raise MisconfiguredError(group, problem)
+
+    def warnings(self) -> list[str]:
+        """Settings that work but are unsafe or surprising in production."""
+        found = []
+        if not self.validate_signatures and not _is_local(self.api_base_url):
+            found.append(
+                "TWILIO_VALIDATE_SIGNATURES=false: webhooks accept unsigned requests from anyone; "
+                "only do this against a local simulator"
+            )
+        if not self.public_base_url:
+            found.append(
+                "PUBLIC_BASE_URL is not set: Twilio is never asked for status callbacks, so "
+                "sends stay at their first Twilio status"
+            )
+        return found
 
     def twilio_credentials(self) -> TwilioCredentials:
+        self.require("twilio")
         if not self.account_sid:
             raise MissingSettingError("TWILIO_ACCOUNT_SID", "needed to call Twilio's REST API")
         if self.api_key_sid and self.api_key_secret:
@@ -143,7 +186,7 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
 
 def _phone(env: Mapping[str, str], name: str) -> str | None:
     value = _text(env, name)
-    if value is not None and not E164.match(value):
+    if value is not None and not E164.fullmatch(value):
         raise InvalidSettingError(name, f"{value!r} is not an E.164 number like +15551234567")
     return value
 
@@ -178,7 +221,7 @@ def _menu(env: Mapping[str, str]) -> dict[str, MenuOption]:
         ((verb, value),) = action.items()
         if verb == "say" and isinstance(value, str) and value:
             menu[digit] = MenuOption(say=value)
-        elif verb == "forward" and isinstance(value, str) and E164.match(value):
+        elif verb == "forward" and isinstance(value, str) and E164.fullmatch(value):
             menu[digit] = MenuOption(forward_to=value)
         elif verb == "voicemail" and value is True:
             menu[digit] = MenuOption(voicemail=True)
@@ -220,46 +263,85 @@ def _lease(env: Mapping[str, str], twilio_timeout: float) -> float:
     return lease
 
 
-def load_settings(env: Mapping[str, str]) -> Settings:
+def _is_local(url: str | None) -> bool:
+    return url is not None and urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def _storage(env: Mapping[str, str]) -> dict[str, Any]:
     storage = _text(env, "AzureWebJobsStorage")
     if storage is None:
         raise MissingSettingError(
             "AzureWebJobsStorage", "the connection string of the storage account (queue, tables)"
         )
+    return {
+        "storage_connection": storage,
+        "outbound_queue": _text(env, "OUTBOUND_QUEUE") or "outbound",
+        "message_log_table": _text(env, "MESSAGE_LOG_TABLE") or "MessageLog",
+        "opt_out_table": _text(env, "OPT_OUT_TABLE") or "OptOuts",
+        "log_message_bodies": _flag(env, "LOG_MESSAGE_BODIES", True),
+    }
+
+
+def _twilio(env: Mapping[str, str]) -> dict[str, Any]:
+    twilio_timeout = _number(env, "TWILIO_TIMEOUT_SECONDS", 10.0)
+    return {
+        "account_sid": _text(env, "TWILIO_ACCOUNT_SID"),
+        "auth_token": _text(env, "TWILIO_AUTH_TOKEN"),
+        "api_key_sid": _text(env, "TWILIO_API_KEY_SID"),
+        "api_key_secret": _text(env, "TWILIO_API_KEY_SECRET"),
+        "from_number": _phone(env, "TWILIO_FROM_NUMBER"),
+        "messaging_service_sid": _text(env, "TWILIO_MESSAGING_SERVICE_SID"),
+        "public_base_url": _url(env, "PUBLIC_BASE_URL"),
+        "trust_forwarded_headers": _flag(env, "TRUST_FORWARDED_HEADERS", False),
+        "validate_signatures": _flag(env, "TWILIO_VALIDATE_SIGNATURES", True),
+        "api_base_url": _url(env, "TWILIO_API_BASE_URL"),
+        "twilio_timeout_seconds": twilio_timeout,
+        "send_lease_seconds": _lease(env, twilio_timeout),
+        "status_check_seconds": _number(env, "STATUS_CHECK_SECONDS", 60.0),
+        "sms_auto_reply": _text(env, "SMS_AUTO_REPLY"),
+    }
+
+
+def _voice(env: Mapping[str, str]) -> dict[str, Any]:
     forward_to = _phone(env, "VOICE_FORWARD_TO")
     menu = _menu(env)
-    twilio_timeout = _number(env, "TWILIO_TIMEOUT_SECONDS", 10.0)
-    return Settings(
-        storage_connection=storage,
-        outbound_queue=_text(env, "OUTBOUND_QUEUE") or "outbound",
-        message_log_table=_text(env, "MESSAGE_LOG_TABLE") or "MessageLog",
-        opt_out_table=_text(env, "OPT_OUT_TABLE") or "OptOuts",
-        log_message_bodies=_flag(env, "LOG_MESSAGE_BODIES", True),
-        account_sid=_text(env, "TWILIO_ACCOUNT_SID"),
-        auth_token=_text(env, "TWILIO_AUTH_TOKEN"),
-        api_key_sid=_text(env, "TWILIO_API_KEY_SID"),
-        api_key_secret=_text(env, "TWILIO_API_KEY_SECRET"),
-        from_number=_phone(env, "TWILIO_FROM_NUMBER"),
-        messaging_service_sid=_text(env, "TWILIO_MESSAGING_SERVICE_SID"),
-        public_base_url=_url(env, "PUBLIC_BASE_URL"),
-        trust_forwarded_headers=_flag(env, "TRUST_FORWARDED_HEADERS", False),
-        validate_signatures=_flag(env, "TWILIO_VALIDATE_SIGNATURES", True),
-        api_base_url=_url(env, "TWILIO_API_BASE_URL"),
-        twilio_timeout_seconds=twilio_timeout,
-        send_lease_seconds=_lease(env, twilio_timeout),
-        status_check_seconds=_number(env, "STATUS_CHECK_SECONDS", 60.0),
-        sms_auto_reply=_text(env, "SMS_AUTO_REPLY"),
-        voice_mode=_voice_mode(env, forward_to, bool(menu)),
-        voice_greeting=_text(env, "VOICE_GREETING"),
-        voice_forward_to=forward_to,
-        voice_voice=_text(env, "VOICE_VOICE"),
-        voice_language=_text(env, "VOICE_LANGUAGE"),
-        voice_menu_prompt=_text(env, "VOICE_MENU_PROMPT"),
-        voice_menu=menu,
-    )
+    return {
+        "voice_mode": _voice_mode(env, forward_to, bool(menu)),
+        "voice_greeting": _text(env, "VOICE_GREETING"),
+        "voice_forward_to": forward_to,
+        "voice_voice": _text(env, "VOICE_VOICE"),
+        "voice_language": _text(env, "VOICE_LANGUAGE"),
+        "voice_menu_prompt": _text(env, "VOICE_MENU_PROMPT"),
+        "voice_menu": menu,
+    }
+
+
+_GROUPS: dict[Group, Callable[[Mapping[str, str]], dict[str, Any]]] = {
+    "storage": _storage,
+    "twilio": _twilio,
+    "voice": _voice,
+}
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Never raises for a bad setting: a broken group keeps its defaults and its problem,
+    which ``Settings.require`` raises in the functions that need that group."""
+    values: dict[str, Any] = {"storage_connection": ""}
+    problems: dict[str, MissingSettingError | InvalidSettingError] = {}
+    for group, read in _GROUPS.items():
+        try:
+            values.update(read(env))
+        except (MissingSettingError, InvalidSettingError) as exc:
+            problems[group] = exc
+    return Settings(**values, problems=problems)
 
 
 @cache
 def get_settings() -> Settings:
-    """The process's settings, read on first use (not at import, so indexing never fails)."""
-    return load_settings(os.environ)
+    """The process's settings, read once; every problem is logged here, once, loudly."""
+    settings = load_settings(os.environ)
+    for group, problem in settings.problems.items():
+        logs.error("setting_invalid", setting=problem.name, group=group, problem=str(problem))
+    for warning in settings.warnings():
+        logs.error("setting_unsafe", problem=warning)
+    return settings

@@ -100,7 +100,9 @@ class TwilioSender:
     def __init__(self, settings: Settings, http_client: AsyncHttpClient | None = None) -> None:
         credentials = settings.twilio_credentials()
         self._settings = settings
-        self._http = http_client or AsyncTwilioHttpClient(timeout=settings.twilio_timeout_seconds)
+        self._http = http_client or AsyncTwilioHttpClient(
+            timeout=settings.twilio_timeout_seconds, logger=_HTTP_LOGGER
+        )
         self._client = Client(
             credentials.username,
             credentials.password,

@@ -68,7 +68,7 @@ def twimlet_messages_from(params: Mapping[str, str]) -> list[str]:
     for key, value in params.items():
         if key.startswith("Message[") and key.endswith("]"):
             index = key[len("Message[") : -1]
-            if index.isdigit():
+            if index.isascii() and index.isdigit() and len(index) <= 9:
                 indexed.append((int(index), value))
     messages = [value for _, value in sorted(indexed)]
     if "Message" in params:

@@ -12,12 +12,12 @@ import azure.functions as func
 from azure.core.exceptions import AzureError
 
 from shared import logs, twiml
-from shared.http import FormParams, forbidden, form_params, twiml_response
+from shared.http import FormParams, forbidden, form_params, misconfigured, twiml_response
 from shared.message_log import LogEvent, LogRecord, RecordExistsError
 from shared.opt_outs import keyword_of
 from shared.outbound import ID_PATTERN
 from shared.services import Services, get_services
-from shared.settings import get_settings
+from shared.settings import Group, MisconfiguredError, get_settings
 from shared.signatures import is_from_twilio
 from shared.status import UnknownStatusError
 from shared.transitions import TWILIO, inbound_record, twilio_status
@@ -25,14 +25,28 @@ from shared.transitions import TWILIO, inbound_record, twilio_status
 Handler = Callable[[func.HttpRequest, FormParams], Awaitable[func.HttpResponse]]
 
 
-async def _guarded(req: func.HttpRequest, handle: Handler) -> func.HttpResponse:
-    if not is_from_twilio(req, get_settings()):
-        return forbidden()
+async def _guarded(
+    req: func.HttpRequest, handle: Handler, needs: tuple[Group, ...] = ("storage",)
+) -> func.HttpResponse:
+    """Signature first; then the settings groups the handler needs (a broken ``VOICE_*``
+    setting refuses voice webhooks only, and only to Twilio, with the setting's name)."""
+    settings = get_settings()
+    try:
+        settings.require("twilio")
+        if not is_from_twilio(req, settings):
+            return forbidden()
+        settings.require(*needs)
+    except MisconfiguredError as exc:
+        if "voice" in needs:
+            text = f"This line is not set up: the gateway setting {exc.name} is not valid."
+            return twiml_response(twiml.say_response(text), status=500)
+        return misconfigured(exc)
     return await handle(req, form_params(req))
 
 
 def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    """Twilio's error codes: a few ASCII digits; anything else is no code, never a crash."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 async def _status_callback(req: func.HttpRequest, params: FormParams) -> func.HttpResponse:
@@ -158,16 +172,16 @@ async def incoming_sms(req: func.HttpRequest) -> func.HttpResponse:
 
 
 async def incoming_call(req: func.HttpRequest) -> func.HttpResponse:
-    return await _guarded(req, _incoming_call)
+    return await _guarded(req, _incoming_call, needs=("storage", "voice"))
 
 
 async def voice_menu(req: func.HttpRequest) -> func.HttpResponse:
-    return await _guarded(req, _menu)
+    return await _guarded(req, _menu, needs=("storage", "voice"))
 
 
 async def voicemail_recorded(req: func.HttpRequest) -> func.HttpResponse:
-    return await _guarded(req, _recorded)
+    return await _guarded(req, _recorded, needs=("storage", "voice"))
 
 
 async def twiml_message(req: func.HttpRequest) -> func.HttpResponse:
-    return await _guarded(req, _twiml_message)
+    return await _guarded(req, _twiml_message, needs=())

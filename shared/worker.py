@@ -26,6 +26,7 @@ from shared.queue_codec import decode_queue_text
 from shared.reconcile import Verdict, reconcile
 from shared.send_api import enqueue
 from shared.services import Services, get_services
+from shared.settings import E164
 from shared.status import KINDS
 from shared.transitions import (
     SendPlan,
@@ -116,15 +117,17 @@ async def _reject(
 ) -> None:
     """Record an invalid message as ``rejected`` and let it go: retrying cannot fix it.
 
-    It is logged under its own id when it has a usable one, else under the queue's id.
+    It is logged under its own id when it has a usable one, else under the queue's id, and
+    keeps only fields that are valid (kind ``unknown`` when there is none: readable on both
+    status routes), so that storing the refusal cannot fail on the input that caused it.
     """
     candidate, kind, to = document.get("id"), document.get("kind"), document.get("to")
-    usable = isinstance(candidate, str) and ID_PATTERN.match(candidate)
+    usable = isinstance(candidate, str) and ID_PATTERN.fullmatch(candidate)
     record_id = str(candidate) if usable else str(msg.id or "unknown")
     record, event = rejected_record(
         record_id,
         str(kind) if kind in KINDS else "unknown",
-        to if isinstance(to, str) else "",
+        to if isinstance(to, str) and E164.fullmatch(to) else "",
         error.code,
         error.message,
     )

@@ -22,6 +22,7 @@ HTTP_FUNCTIONS: dict[str, tuple[str, set[str], func.AuthLevel]] = {
     "place_call": ("calls", {"POST"}, FUNCTION),
     "get_message": ("messages/{id}", {"GET"}, FUNCTION),
     "get_call": ("calls/{id}", {"GET"}, FUNCTION),
+    "openapi_document": ("openapi.json", {"GET"}, FUNCTION),
     "twilio_status": ("twilio/status", {"POST"}, ANONYMOUS),
     "twilio_sms": ("twilio/sms", {"POST"}, ANONYMOUS),
     "twilio_voice": ("twilio/voice", {"POST"}, ANONYMOUS),

@@ -49,7 +49,11 @@ def test_json_content_types_are_read(content_type: str | None) -> None:
     assert read_json(request(b'{"a": 1}', content_type)) == {"a": 1}
 
 
-@pytest.mark.parametrize("body", [b'{"a": ', b"\xff\xfe", b""], ids=["truncated", "bytes", "empty"])
+@pytest.mark.parametrize(
+    "body",
+    [b'{"a": ', b"\xff\xfe", b"", b"[" * 5000, b'{"a": ' + b"9" * 5000 + b"}"],
+    ids=["truncated", "bytes", "empty", "nested_too_deeply", "integer_over_4300_digits"],
+)
 def test_invalid_json_is_400(body: bytes) -> None:
     error = refusal(request(body))
 

@@ -54,3 +54,69 @@ def test_log_drops_none_fields_and_keeps_level(gateway_log: pytest.LogCaptureFix
 
     (record,) = gateway_log.records
     assert (record.levelno, record.getMessage()) == (logging.ERROR, "boom id=abc")
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        pytest.param("to 15551234567 now", "to 1555***4567 now", id="without_plus"),
+        pytest.param("to +1 555 123 4567.", "to +1555***4567.", id="with_spaces"),
+        pytest.param("to +1 (555) 123-4567", "to +1555***4567", id="with_brackets_and_dash"),
+        pytest.param("To=%2B15551234567&x=1", "To=+1555***4567&x=1", id="url_encoded"),
+        pytest.param("to +1\u0665\u0665\u06655551234", "to +1555***1234", id="arabic_digits"),
+        pytest.param("'To': '+15551234567'", "'To': '+1555***4567'", id="python_repr"),
+    ],
+)
+def test_numbers_of_every_shape_are_masked(text: str, masked: str) -> None:
+    assert mask_numbers_in(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("sid=SM1234567890abcdef1234567890abcdef", id="twilio_sid"),
+        pytest.param("id=3f2a1b4c-1234-5678-9012-abcdef012345", id="uuid"),
+        pytest.param("send_at=2030-01-31T09:00:00+01:00", id="iso_datetime"),
+        pytest.param("on 2030-01-31 at", id="iso_date"),
+        pytest.param("row=event-00001764186000000000000-a1b2c3", id="event_row_key"),
+        pytest.param("code=21211 attempt=3", id="short_numbers"),
+    ],
+)
+def test_ids_dates_and_codes_are_left_alone(text: str) -> None:
+    assert mask_numbers_in(text) == text
+
+
+@pytest.fixture
+def masking_everywhere(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    logs.install_number_masking()
+    caplog.set_level(logging.DEBUG)
+    return caplog
+
+
+@pytest.mark.parametrize("name", ["twilio.http_client", "azure.core.pipeline", "any.library"])
+def test_records_of_every_logger_are_masked(
+    masking_everywhere: pytest.LogCaptureFixture, name: str
+) -> None:
+    logging.getLogger(name).info("GET /Messages.json?To=%s", "%2B15551234567")
+
+    (record,) = masking_everywhere.records
+    assert record.getMessage() == "GET /Messages.json?To=+1555***4567"
+
+
+def test_tracebacks_are_masked(masking_everywhere: pytest.LogCaptureFixture) -> None:
+    try:
+        raise ValueError("The 'To' number +15551234567 is not valid")
+    except ValueError:
+        logging.getLogger("any.library").exception("failed")
+
+    (record,) = masking_everywhere.records
+    assert record.exc_text is not None
+    assert "+1555***4567" in record.exc_text and "+15551234567" not in record.exc_text
+
+
+def test_masking_is_installed_once(masking_everywhere: pytest.LogCaptureFixture) -> None:
+    factory = logging.getLogRecordFactory()
+
+    logs.install_number_masking()
+
+    assert logging.getLogRecordFactory() is factory

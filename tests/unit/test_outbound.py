@@ -16,6 +16,7 @@ from shared.outbound import (
     MAX_SAY,
     MAX_TAG,
     MAX_TWIML,
+    MAX_URL,
     InvalidRequestError,
     OutboundRequest,
     parse_request,
@@ -150,6 +151,48 @@ def twiml_of_length(length: int) -> str:
             id="send_at_past_beyond_grace",
         ),
         pytest.param(sms(tag="t" * (MAX_TAG + 1)), "invalid_tag", "tag", id="tag_257"),
+        pytest.param(sms(to=TO + "\n"), "invalid_to", "to", id="to_with_trailing_newline"),
+        pytest.param(
+            sms(**{"from": "+15005550006\n"}), "invalid_from", "from", id="from_with_newline"
+        ),
+        pytest.param(sms(id="abc\n"), "invalid_id", "id", id="id_with_trailing_newline"),
+        pytest.param(
+            call(say=None, url="https://gw.example/t\n"), "invalid_url", "url", id="url_newline"
+        ),
+        pytest.param(
+            sms(media_urls=["https://gw.example/a.png\n"]),
+            "invalid_media_urls",
+            "media_urls",
+            id="media_url_with_trailing_newline",
+        ),
+        pytest.param(
+            sms(to="+1\u0665\u0665\u06655551234"), "invalid_to", "to", id="to_arabic_digits"
+        ),
+        pytest.param(sms(to="+1\uff15\uff15\uff155551234"), "invalid_to", "to", id="to_fullwidth"),
+        pytest.param(
+            call(say=None, url="https://gw.example/" + "a" * MAX_URL),
+            "url_too_long",
+            "url",
+            id="url_over_2048",
+        ),
+        pytest.param(
+            sms(media_urls=["https://gw.example/" + "a" * MAX_URL]),
+            "media_url_too_long",
+            "media_urls",
+            id="media_url_over_2048",
+        ),
+        pytest.param(sms(body="a\ud800b"), "invalid_body", "body", id="body_lone_surrogate"),
+        pytest.param(call(say="a\udfffb"), "invalid_say", "say", id="say_lone_surrogate"),
+        pytest.param(sms(tag="\ud800"), "invalid_tag", "tag", id="tag_lone_surrogate"),
+        pytest.param(
+            sms(media_urls=["https://gw.example/\ud800"]),
+            "invalid_media_urls",
+            "media_urls",
+            id="media_url_lone_surrogate",
+        ),
+        pytest.param(
+            sms(**{"\ud800": 1}), "unknown_field", "'\\ud800'", id="field_name_lone_surrogate"
+        ),
     ],
 )
 def test_request_breaking_a_rule_is_refused_with_code_and_field(
@@ -251,6 +294,9 @@ def test_invalid_default_id_is_refused_naming_id() -> None:
             sms(send_at=(NOW - timedelta(minutes=4)).isoformat()), id="send_at_within_grace"
         ),
         pytest.param(sms(id="A-z_09" + "x" * 58), id="id_of_64_characters"),
+        pytest.param(
+            call(say=None, url="https://gw.example/" + "a" * (MAX_URL - 19)), id="url_of_2048"
+        ),
     ],
 )
 def test_request_at_the_limit_is_accepted(data: dict[str, Any]) -> None:
@@ -364,3 +410,11 @@ def test_default_id_wins_over_generating_one() -> None:
     request = parse_request(sms(), default_id="idem-key-1", now=NOW)
 
     assert request.id == "idem-key-1"
+
+
+@pytest.mark.parametrize("send_at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_send_at_outside_utc_range_is_refused_without_schedule_limits(send_at: str) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        parse_request(sms(send_at=send_at), schedule_limits=False)
+
+    assert (info.value.code, info.value.field) == ("invalid_send_at", "send_at")

@@ -43,6 +43,9 @@ def test_queue_text_decodes_to_the_document(raw: str | bytes) -> None:
         pytest.param(sdk_base64("kind=sms&to=+15551234567"), id="base64_of_non_json"),
         pytest.param(base64.b64encode(b"\xff\xfe\xfd").decode(), id="base64_of_non_utf8"),
         pytest.param('{"kind": "sms",', id="truncated_json"),
+        pytest.param('{"a": ' + "[" * 5000, id="nested_too_deeply"),
+        pytest.param('{"tag": ' + "9" * 5000 + "}", id="integer_over_4300_digits"),
+        pytest.param("kind=sms\u00e9", id="non_ascii_text_that_is_not_base64"),
     ],
 )
 def test_undecodable_queue_text_is_refused(raw: str | bytes) -> None:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
 import pytest
 
 from shared.settings import (
+    Group,
     InvalidSettingError,
     MenuOption,
+    MisconfiguredError,
     MissingSettingError,
     Settings,
     SettingsError,
     TwilioCredentials,
+    get_settings,
     load_settings,
 )
 
 STORAGE = "UseDevelopmentStorage=true"
+GROUPS: tuple[Group, ...] = ("storage", "twilio", "voice")
 
 
 def load(**env: str) -> Settings:
@@ -22,18 +29,102 @@ def load(**env: str) -> Settings:
 
 
 def setting_error(**env: str) -> SettingsError:
-    with pytest.raises(SettingsError) as info:
-        load_settings({"AzureWebJobsStorage": STORAGE, **env})
-    return info.value
+    """The one problem that loading found (loading itself never raises)."""
+    (problem,) = load(**env).problems.values()
+    return problem
 
 
 @pytest.mark.parametrize("env", [{}, {"AzureWebJobsStorage": "   "}], ids=["absent", "blank"])
 def test_missing_storage_connection_is_named(env: dict[str, str]) -> None:
-    with pytest.raises(MissingSettingError) as info:
-        load_settings(env)
+    settings = load_settings(env)
+
+    with pytest.raises(MisconfiguredError) as info:
+        settings.require("storage")
 
     assert info.value.name == "AzureWebJobsStorage"
     assert "AzureWebJobsStorage" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "name", "broken"),
+    [
+        pytest.param({"VOICE_MODE": "forward"}, "VOICE_FORWARD_TO", "voice", id="voice_mode"),
+        pytest.param({"VOICE_MENU": '{"1": {"dance": 1}}'}, "VOICE_MENU", "voice", id="menu"),
+        pytest.param({"TWILIO_FROM_NUMBER": "555"}, "TWILIO_FROM_NUMBER", "twilio", id="twilio"),
+        pytest.param(
+            {"LOG_MESSAGE_BODIES": "maybe"}, "LOG_MESSAGE_BODIES", "storage", id="storage"
+        ),
+    ],
+)
+def test_a_bad_setting_breaks_only_its_own_group(
+    env: dict[str, str], name: str, broken: Group
+) -> None:
+    settings = load(**env)
+
+    settings.require(*(group for group in GROUPS if group != broken))
+    with pytest.raises(MisconfiguredError) as info:
+        settings.require(broken)
+    assert (info.value.group, info.value.name) == (broken, name)
+
+
+def test_a_broken_group_keeps_its_defaults() -> None:
+    settings = load(VOICE_MODE="forward", TWILIO_FROM_NUMBER="+15005550006")
+
+    assert (settings.voice_mode, settings.from_number) == ("greeting", "+15005550006")
+
+
+def test_credentials_refuse_when_the_twilio_group_is_broken() -> None:
+    settings = load(TWILIO_ACCOUNT_SID="AC1", TWILIO_AUTH_TOKEN="t", TWILIO_TIMEOUT_SECONDS="x")
+
+    with pytest.raises(MisconfiguredError, match="TWILIO_TIMEOUT_SECONDS"):
+        settings.twilio_credentials()
+
+
+@pytest.mark.parametrize(
+    ("env", "phrase"),
+    [
+        pytest.param(
+            {"TWILIO_VALIDATE_SIGNATURES": "false", "PUBLIC_BASE_URL": "https://gw.example.com"},
+            "TWILIO_VALIDATE_SIGNATURES=false",
+            id="unsigned_webhooks",
+        ),
+        pytest.param(
+            {"TWILIO_VALIDATE_SIGNATURES": "false", "TWILIO_API_BASE_URL": "https://mock.example"},
+            "TWILIO_VALIDATE_SIGNATURES=false",
+            id="unsigned_webhooks_with_a_remote_mock",
+        ),
+        pytest.param({}, "PUBLIC_BASE_URL is not set", id="no_status_callbacks"),
+    ],
+)
+def test_unsafe_production_settings_are_warned_about(env: dict[str, str], phrase: str) -> None:
+    assert any(phrase in warning for warning in load(**env).warnings())
+
+
+def test_unsigned_webhooks_against_a_local_simulator_are_not_warned_about() -> None:
+    settings = load(
+        TWILIO_VALIDATE_SIGNATURES="false",
+        TWILIO_API_BASE_URL="http://127.0.0.1:4010",
+        PUBLIC_BASE_URL="http://127.0.0.1:7071",
+    )
+
+    assert settings.warnings() == []
+
+
+def test_problems_and_warnings_are_logged_once_when_settings_are_read(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(os, "environ", {"AzureWebJobsStorage": STORAGE, "VOICE_MODE": "shout"})
+    get_settings.cache_clear()
+    caplog.set_level(logging.ERROR, logger="gateway")
+    try:
+        get_settings()
+        get_settings()
+    finally:
+        get_settings.cache_clear()
+
+    lines = [record.getMessage() for record in caplog.records]
+    assert len([line for line in lines if "setting=VOICE_MODE" in line]) == 1
+    assert len([line for line in lines if "PUBLIC_BASE_URL is not set" in line]) == 1
 
 
 def test_defaults_apply_when_only_storage_is_set() -> None:

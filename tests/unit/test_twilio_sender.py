@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -375,3 +376,16 @@ def test_sender_without_credentials_names_the_missing_setting() -> None:
         TwilioSender(settings(auth_token=None), http_client=FakeTwilio())
 
     assert info.value.name == "TWILIO_AUTH_TOKEN"
+
+
+async def test_twilio_http_client_logs_through_the_quiet_logger(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """twilio's client logs every request URL (with To=) at INFO; that stays out of the log."""
+    caplog.set_level(logging.INFO)
+    real = TwilioSender(settings())
+
+    real._http.logger.info("GET /Messages.json?To=+15551234567")
+
+    await real.close()
+    assert caplog.records == []

@@ -1,0 +1,157 @@
+"""Property-based: whatever arrives, every parser answers with a result or a named refusal.
+
+The request parser, the queue decoder and the webhook form parser are fed arbitrary JSON
+values, strings with any code point (lone surrogates included) and arbitrary bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import azure.functions as func
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared.http import HttpError, form_params, read_json
+from shared.outbound import InvalidRequestError, parse_request
+from shared.queue_codec import decode_queue_text
+from shared.settings import load_settings
+from shared.signatures import is_from_twilio
+from shared.transitions import new_outbound_record
+from shared.twiml import twimlet_messages_from
+
+FIELDS = ["id", "kind", "to", "from", "body", "media_urls", "say", "twiml", "url", "send_at", "tag"]
+# Any code point, with the troublemakers (lone surrogates, newlines, non-ASCII digits) common.
+# Built from lists: st.text() with a mixed alphabet silently leaves surrogates out.
+ANY_TEXT = st.lists(
+    st.characters(codec=None, exclude_categories=())
+    | st.characters(categories=["Cs"])
+    | st.sampled_from(["\n", "\u0665", "+", "1"]),
+    max_size=40,
+).map("".join)
+NEAR_VALID_TEXT = st.sampled_from(
+    [
+        "+15551234567",
+        "+15551234567\n",
+        "+1\u0665\u0665\u06655551234",
+        "sms",
+        "call",
+        "hi",
+        "",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-14:00",
+        "2030-01-01T00:00:00Z",
+    ]
+)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | ANY_TEXT | NEAR_VALID_TEXT,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(ANY_TEXT | st.sampled_from(FIELDS), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+BASES = st.sampled_from(
+    [
+        {"kind": "sms", "to": "+15551234567", "body": "hi"},
+        {"kind": "call", "to": "+15551234567", "say": "hi"},
+        {"kind": "call", "to": "+15551234567", "url": "https://gw.example/twiml"},
+    ]
+)
+# Valid documents with a few fields replaced, so most examples get deep into validation.
+DOCUMENTS = st.builds(
+    lambda base, changes: {**base, **changes},
+    BASES,
+    st.dictionaries(st.sampled_from(FIELDS), NEAR_VALID_TEXT | ANY_TEXT | JSON_VALUES, max_size=2),
+)
+SETTINGS = load_settings(
+    {"AzureWebJobsStorage": "UseDevelopmentStorage=true", "TWILIO_AUTH_TOKEN": "token"}
+)
+PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def accepted_or_refused(document: Any, *, schedule_limits: bool = True) -> None:
+    """A valid request must also survive everything done with it next: JSON for the queue,
+    the fingerprint and the log record."""
+    try:
+        request = parse_request(document, schedule_limits=schedule_limits)
+    except InvalidRequestError as exc:
+        assert exc.code and exc.message  # noqa: PT017 - the refusal is the outcome
+        json.dumps(exc.as_json(), ensure_ascii=False).encode("utf-8")
+        return
+    request.to_json().encode("utf-8")
+    request.fingerprint()
+    new_outbound_record(request, source="queue", store_bodies=False)
+
+
+@PROPERTY
+@given(JSON_VALUES)
+def test_request_parser_accepts_or_names_the_rule_for_any_json_value(value: Any) -> None:
+    accepted_or_refused(value)
+
+
+@PROPERTY
+@given(DOCUMENTS, st.booleans())
+def test_request_parser_accepts_or_names_the_rule_for_any_document(
+    document: Any, schedule_limits: bool
+) -> None:
+    accepted_or_refused(document, schedule_limits=schedule_limits)
+
+
+def http_request(body: bytes, content_type: str = "application/json") -> func.HttpRequest:
+    return func.HttpRequest(
+        "POST", "http://localhost/api/messages", headers={"Content-Type": content_type}, body=body
+    )
+
+
+@PROPERTY
+@given(st.binary(max_size=200) | ANY_TEXT.map(lambda text: text.encode("utf-8", "surrogatepass")))
+def test_json_body_reader_answers_any_bytes_with_a_value_or_an_http_error(body: bytes) -> None:
+    status = 200
+    try:
+        read_json(http_request(body))
+    except HttpError as exc:
+        status = exc.status
+    assert status in (200, 400, 413, 415)
+
+
+@PROPERTY
+@given(st.binary(max_size=200) | ANY_TEXT | JSON_VALUES.map(json.dumps))
+def test_queue_decoder_answers_any_message_with_a_document_or_a_refusal(raw: bytes | str) -> None:
+    try:
+        document = decode_queue_text(raw)
+    except InvalidRequestError as exc:
+        assert exc.code == "undecodable_message"  # noqa: PT017 - the refusal is the outcome
+        return
+    accepted_or_refused(document, schedule_limits=False)
+
+
+@PROPERTY
+@given(st.binary(max_size=200), st.sampled_from(["application/x-www-form-urlencoded", ""]))
+def test_webhook_form_parser_and_signature_check_take_any_bytes(
+    body: bytes, content_type: str
+) -> None:
+    request = func.HttpRequest(
+        "POST",
+        "http://localhost/api/twilio/sms",
+        headers={"Content-Type": content_type, "X-Twilio-Signature": "x"},
+        body=body,
+    )
+
+    params = form_params(request)
+
+    assert all(isinstance(values, list) for values in params.values())
+    assert is_from_twilio(request, SETTINGS) is False
+
+
+ODD_INDEXES = st.sampled_from(["\u00b2", "\u0663", "9" * 5000, "07", "-1"])
+TWIMLET_KEYS = st.builds(
+    lambda index: f"Message[{index}]", ODD_INDEXES | st.integers().map(str) | ANY_TEXT
+)
+
+
+@PROPERTY
+@given(st.dictionaries(TWIMLET_KEYS | ANY_TEXT, ANY_TEXT, max_size=6))
+def test_twimlet_parameters_of_any_shape_give_a_list_of_messages(params: dict[str, str]) -> None:
+    assert all(isinstance(message, str) for message in twimlet_messages_from(params))
