@@ -6,10 +6,13 @@ Queue worker:                 %OUTBOUND_QUEUE% -> Twilio REST
 Twilio webhooks (signed):     /api/twilio/status, /api/twilio/sms, /api/twilio/voice,
                               /api/twilio/voice/menu, /api/twilio/voice/recorded,
                               /api/twiml/message
+TwiML previews (function key): /api/preview/twiml/message
+Your own TwiML (example):     reminder_twiml.py, /api/twiml/reminder (+ its preview)
 """
 
 import azure.functions as func
 
+import reminder_twiml
 from shared import send_api, webhooks, worker
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -69,4 +72,12 @@ async def twilio_voicemail(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.route(route="twiml/message", methods=["GET", "POST"], auth_level=TWILIO)
 async def twiml_message(req: func.HttpRequest) -> func.HttpResponse:
-    return await webhooks.twiml_message(req)
+    return webhooks.twiml_message(req)
+
+
+@app.route(route="preview/twiml/message", methods=["GET", "POST"])
+async def twiml_message_preview(req: func.HttpRequest) -> func.HttpResponse:
+    return webhooks.twiml_message_preview(req)
+
+
+app.register_functions(reminder_twiml.bp)

@@ -86,6 +86,11 @@ class Settings:
     voice_language: str | None = None
     voice_menu_prompt: str | None = None
     voice_menu: Mapping[str, MenuOption] = field(default_factory=dict)
+    voice_voicemail_prompt: str | None = None
+    voice_no_choice: str | None = None
+    voice_invalid_choice: str | None = None
+    voice_goodbye: str | None = None
+    message_index_table: str = "MessageIndex"
 
     def twilio_credentials(self) -> TwilioCredentials:
         if not self.account_sid:
@@ -256,6 +261,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         voice_language=_text(env, "VOICE_LANGUAGE"),
         voice_menu_prompt=_text(env, "VOICE_MENU_PROMPT"),
         voice_menu=menu,
+        voice_voicemail_prompt=_text(env, "VOICE_VOICEMAIL_PROMPT"),
+        voice_no_choice=_text(env, "VOICE_NO_CHOICE"),
+        voice_invalid_choice=_text(env, "VOICE_INVALID_CHOICE"),
+        voice_goodbye=_text(env, "VOICE_GOODBYE"),
+        message_index_table=_text(env, "MESSAGE_INDEX_TABLE") or "MessageIndex",
     )
 
 

@@ -11,14 +11,14 @@ from collections.abc import Awaitable, Callable
 import azure.functions as func
 from azure.core.exceptions import AzureError
 
-from shared import logs, twiml
+from shared import logs, twiml, twiml_endpoint
 from shared.http import FormParams, forbidden, form_params, twiml_response
 from shared.message_log import LogEvent, LogRecord, RecordExistsError
 from shared.opt_outs import keyword_of
 from shared.outbound import ID_PATTERN
 from shared.services import Services, get_services
 from shared.settings import get_settings
-from shared.signatures import is_from_twilio
+from shared.signatures import refusal
 from shared.status import UnknownStatusError
 from shared.transitions import TWILIO, inbound_record, twilio_status
 
@@ -26,8 +26,9 @@ Handler = Callable[[func.HttpRequest, FormParams], Awaitable[func.HttpResponse]]
 
 
 async def _guarded(req: func.HttpRequest, handle: Handler) -> func.HttpResponse:
-    if not is_from_twilio(req, get_settings()):
-        return forbidden()
+    reason = refusal(req, get_settings())
+    if reason is not None:
+        return forbidden(reason)
     return await handle(req, form_params(req))
 
 
@@ -141,14 +142,6 @@ async def _recorded(req: func.HttpRequest, params: FormParams) -> func.HttpRespo
     return twiml_response(twiml.voicemail_done(services.settings))
 
 
-async def _twiml_message(req: func.HttpRequest, params: FormParams) -> func.HttpResponse:
-    merged = dict(req.params)
-    merged.update({key: values[0] for key, values in params.items() if values})
-    messages = twiml.twimlet_messages_from(merged)
-    voice, language = merged.get("Voice"), merged.get("Language")
-    return twiml_response(twiml.twimlet_message(messages, voice=voice, language=language))
-
-
 async def status_callback(req: func.HttpRequest) -> func.HttpResponse:
     return await _guarded(req, _status_callback)
 
@@ -169,5 +162,9 @@ async def voicemail_recorded(req: func.HttpRequest) -> func.HttpResponse:
     return await _guarded(req, _recorded)
 
 
-async def twiml_message(req: func.HttpRequest) -> func.HttpResponse:
-    return await _guarded(req, _twiml_message)
+def twiml_message(req: func.HttpRequest) -> func.HttpResponse:
+    return twiml_endpoint.signed(req, lambda params, _: twiml.twimlet_from_params(params))
+
+
+def twiml_message_preview(req: func.HttpRequest) -> func.HttpResponse:
+    return twiml_endpoint.preview(req, lambda params, _: twiml.twimlet_from_params(params))

@@ -20,6 +20,7 @@ from pathlib import Path
 import azure.functions as func
 
 from shared import logs, status_checks
+from shared.event_envelope import unwrap
 from shared.message_log import LogRecord, RecordExistsError, utcnow
 from shared.outbound import ID_PATTERN, InvalidRequestError, OutboundRequest, parse_request
 from shared.queue_codec import decode_queue_text
@@ -85,7 +86,8 @@ async def process(msg: func.QueueMessage) -> None:
             assert isinstance(document, dict)
             await status_checks.run(services, status_checks.parse_check(document))
             return
-        request = parse_request(document, default_id=msg.id, schedule_limits=False)
+        document, event_id = unwrap(document)
+        request = parse_request(document, default_id=event_id or msg.id, schedule_limits=False)
     except InvalidRequestError as exc:
         await _reject(services, msg, document if isinstance(document, dict) else {}, exc)
         return

@@ -28,6 +28,10 @@ HTTP_FUNCTIONS: dict[str, tuple[str, set[str], func.AuthLevel]] = {
     "twilio_voice_menu": ("twilio/voice/menu", {"POST"}, ANONYMOUS),
     "twilio_voicemail": ("twilio/voice/recorded", {"POST"}, ANONYMOUS),
     "twiml_message": ("twiml/message", {"GET", "POST"}, ANONYMOUS),
+    "twiml_message_preview": ("preview/twiml/message", {"GET", "POST"}, FUNCTION),
+    "reminder_twiml": ("twiml/reminder", {"GET", "POST"}, ANONYMOUS),
+    "reminder_choice_twiml": ("twiml/reminder/choice", {"POST"}, ANONYMOUS),
+    "reminder_twiml_preview": ("preview/twiml/reminder", {"GET", "POST"}, FUNCTION),
 }
 QUEUE_FUNCTIONS = {"outbound_worker": ("%OUTBOUND_QUEUE%", "AzureWebJobsStorage")}
 
