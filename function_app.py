@@ -2,6 +2,7 @@
 
 Send API (function key):      POST /api/messages, POST /api/calls,
                               GET /api/messages/{id}, GET /api/calls/{id}
+Lists (function key):         GET /api/messages, GET /api/calls (filters, newest first, paged)
 Queue worker:                 %OUTBOUND_QUEUE% -> Twilio REST
 Twilio webhooks (signed):     /api/twilio/status, /api/twilio/sms, /api/twilio/voice,
                               /api/twilio/voice/menu, /api/twilio/voice/recorded,
@@ -13,7 +14,7 @@ Your own TwiML (example):     reminder_twiml.py, /api/twiml/reminder (+ its prev
 import azure.functions as func
 
 import reminder_twiml
-from shared import send_api, webhooks, worker
+from shared import list_api, send_api, webhooks, worker
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -28,6 +29,16 @@ async def send_message(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="calls", methods=["POST"])
 async def place_call(req: func.HttpRequest) -> func.HttpResponse:
     return await send_api.accept_send(req, "call")
+
+
+@app.route(route="messages", methods=["GET"])
+async def list_messages(req: func.HttpRequest) -> func.HttpResponse:
+    return await list_api.list_records(req, "sms")
+
+
+@app.route(route="calls", methods=["GET"])
+async def list_calls(req: func.HttpRequest) -> func.HttpResponse:
+    return await list_api.list_records(req, "call")
 
 
 @app.route(route="messages/{id}", methods=["GET"])

@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable
 import azure.functions as func
 from azure.core.exceptions import AzureError
 
-from shared import logs, twiml, twiml_endpoint
+from shared import inbound, logs, twiml, twiml_endpoint
 from shared.http import FormParams, forbidden, form_params, twiml_response
+from shared.inbound import inbound_only
 from shared.message_log import LogEvent, LogRecord, RecordExistsError
 from shared.opt_outs import keyword_of
 from shared.outbound import ID_PATTERN
@@ -37,7 +38,7 @@ def _int(value: str) -> int | None:
 
 
 async def _status_callback(req: func.HttpRequest, params: FormParams) -> func.HttpResponse:
-    record_id = req.params.get("id", "")
+    record_id, only_inbound = inbound.callback_record_id(params, req.params.get("id", ""))
     status = params.first("MessageStatus") or params.first("SmsStatus")
     sid = params.first("MessageSid") or params.first("SmsSid")
     if not status:
@@ -53,6 +54,8 @@ async def _status_callback(req: func.HttpRequest, params: FormParams) -> func.Ht
         error_code=error_code,
         error_message=params.first("ErrorMessage") or None,
     )
+    if only_inbound:
+        decide = inbound_only(decide)
     try:
         result = await services.log.update(record_id, decide)
     except UnknownStatusError:
@@ -81,7 +84,7 @@ async def _own_sid(services: Services, sid: str, record_id: str) -> None:
 async def _log_inbound(services: Services, entry: tuple[LogRecord, LogEvent]) -> None:
     record, event = entry
     try:
-        await services.log.create(record, event)
+        await services.index.add(await services.log.create(record, event))
     except RecordExistsError:
         logs.info("inbound_repeated", id=record.id)
 
@@ -92,10 +95,12 @@ async def _incoming_sms(req: func.HttpRequest, params: FormParams) -> func.HttpR
     sender, body = params.first("From"), params.first("Body")
     sid = params.first("MessageSid") or params.first("SmsSid")
     if sid:
-        entry = inbound_record(
+        record, event = inbound_record(
             sid, "sms", "received", params.first("To"), sender, body, settings.log_message_bodies
         )
-        await _log_inbound(services, entry)
+        await _log_inbound(
+            services, (inbound.with_media(record, inbound.media_urls(params)), event)
+        )
     keyword = keyword_of(body)
     if keyword is not None and sender:
         opted_out = await services.opt_outs.apply_keyword(sender, keyword)
@@ -132,13 +137,18 @@ async def _recorded(req: func.HttpRequest, params: FormParams) -> func.HttpRespo
     services = await get_services()
     sid = params.first("CallSid")
     recording = params.first("RecordingUrl")
+    seconds = params.first("RecordingDuration")
     if sid and recording:
-        event = LogEvent("voicemail", TWILIO, twilio_sid=sid, note=recording)
         try:
-            await services.log.add_event(sid, event)
+            updated = await services.log.update(
+                sid, inbound_only(inbound.recorded(recording, seconds))
+            )
         except AzureError as exc:
             logs.error("voicemail_not_logged", sid=sid, error=type(exc).__name__)
-    logs.info("voicemail_recorded", sid=sid, seconds=params.first("RecordingDuration"))
+        else:
+            if updated is None or updated[1] is None:
+                logs.warning("voicemail_for_unknown_call", sid=sid)
+    logs.info("voicemail_recorded", sid=sid, seconds=seconds)
     return twiml_response(twiml.voicemail_done(services.settings))
 
 

@@ -131,7 +131,7 @@ async def _reject(
         error.message,
     )
     try:
-        await services.log.create(record, event)
+        await services.index.add(await services.log.create(record, event))
     except RecordExistsError:
         await services.log.add_event(record_id, event)
     logs.warning("queue_message_rejected", id=record_id, code=error.code, reason=error.message)
@@ -146,6 +146,7 @@ async def _ensure_record(services: Services, request: OutboundRequest) -> LogRec
         )
         try:
             record = await services.log.create(new, event)
+            await services.index.add(record)
         except RecordExistsError:
             logs.info("record_created_concurrently", id=request.id)
             record = await services.log.get(request.id)

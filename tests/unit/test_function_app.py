@@ -20,6 +20,8 @@ ANONYMOUS = func.AuthLevel.ANONYMOUS
 HTTP_FUNCTIONS: dict[str, tuple[str, set[str], func.AuthLevel]] = {
     "send_message": ("messages", {"POST"}, FUNCTION),
     "place_call": ("calls", {"POST"}, FUNCTION),
+    "list_messages": ("messages", {"GET"}, FUNCTION),
+    "list_calls": ("calls", {"GET"}, FUNCTION),
     "get_message": ("messages/{id}", {"GET"}, FUNCTION),
     "get_call": ("calls/{id}", {"GET"}, FUNCTION),
     "twilio_status": ("twilio/status", {"POST"}, ANONYMOUS),
