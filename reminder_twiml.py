@@ -9,6 +9,7 @@ Twilio fetches this route (signed), speaks, waits for a key and posts it to ``..
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlencode
 
 import azure.functions as func
 
@@ -31,7 +32,8 @@ def reminder(params: Mapping[str, str], settings: Settings) -> str:
     when = _spoken(params, "When", "tomorrow")
     script = VoiceScript(Speech.of(settings))
     script.say(f"Hello. This is a reminder of your appointment {when}.").pause(1)
-    script.gather("Press 1 to confirm. Press 2 to speak to us.", CHOICE_PATH, timeout=5)
+    choice_url = f"{CHOICE_PATH}?{urlencode({'When': when})}"
+    script.gather("Press 1 to confirm. Press 2 to speak to us.", choice_url, timeout=5)
     return script.say("We did not hear a choice. Goodbye.").hangup().xml()
 
 
@@ -43,7 +45,8 @@ def choice(params: Mapping[str, str], settings: Settings) -> str:
     if digits == "2" and settings.voice_forward_to:
         script.say("Connecting you now.").play(HOLD_MUSIC)
         return script.dial(settings.voice_forward_to).xml()
-    return script.say("Sorry, that is not an option.").redirect("/api/twiml/reminder").xml()
+    again = f"/api/twiml/reminder?{urlencode({'When': _spoken(params, 'When', 'tomorrow')})}"
+    return script.say("Sorry, that is not an option.").redirect(again).xml()
 
 
 @bp.route(route="twiml/reminder", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)

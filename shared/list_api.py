@@ -82,8 +82,6 @@ def _status(kind: Kind, params: dict[str, str]) -> str | None:
         except UnknownStatusError:
             continue
         return status
-    if status == "retrying":
-        return status
     raise _invalid("status", f"{status!r} is not a status of a {kind}")
 
 

@@ -188,3 +188,13 @@ def test_readme_test_numbers_are_the_simulators() -> None:
             expected.setdefault(number, set()).add(str(code))
 
     assert codes == expected
+
+
+def test_readme_excerpt_of_the_twiml_endpoint_is_the_example_file() -> None:
+    excerpt = re.search(r"```python\n(from shared import twiml_endpoint.*?)```", README, re.DOTALL)
+    assert excerpt is not None
+    source = (PROJECT_ROOT / "reminder_twiml.py").read_text()
+
+    lines = [line.split("  #")[0].rstrip() for line in excerpt.group(1).splitlines()]
+
+    assert [line for line in lines if line and line not in source] == []

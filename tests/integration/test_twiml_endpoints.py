@@ -41,6 +41,23 @@ async def test_reminder_speaks_pauses_and_gathers_for_a_signed_request(gateway: 
     assert answer[0][1] == "Hello. This is a reminder of your appointment on Monday at 10."
 
 
+async def test_reminder_choice_keeps_the_appointment_when_asking_again(gateway: Gateway) -> None:
+    signed = signed_form(f"{PUBLIC_BASE_URL}/api/twiml/reminder?When=today", CALL, AUTH_TOKEN)
+    gather = ElementTree.fromstring((await call("reminder_twiml", signed)).get_body())[2]
+    choice_url = f"{PUBLIC_BASE_URL}{gather.get('action')}"
+
+    answer = verbs(
+        await call(
+            "reminder_choice_twiml", signed_form(choice_url, {**CALL, "Digits": "7"}, AUTH_TOKEN)
+        )
+    )
+
+    assert answer == [
+        ("Say", "Sorry, that is not an option."),
+        ("Redirect", "/api/twiml/reminder?When=today"),
+    ]
+
+
 async def test_reminder_choice_one_confirms(gateway: Gateway) -> None:
     url = f"{PUBLIC_BASE_URL}/api/twiml/reminder/choice"
 
