@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 import azure.functions as func
 from azure.core.exceptions import AzureError
 
-from shared import inbound, logs, twiml, twiml_endpoint
+from shared import inbound, logs, status_checks, twiml, twiml_endpoint
 from shared.http import FormParams, forbidden, form_params, twiml_response
 from shared.inbound import inbound_only
 from shared.message_log import LogEvent, LogRecord, RecordExistsError
@@ -81,12 +81,24 @@ async def _own_sid(services: Services, sid: str, record_id: str) -> None:
         logs.error("sid_claimed_by_another_record", id=record_id, sid=sid, owner=owner)
 
 
-async def _log_inbound(services: Services, entry: tuple[LogRecord, LogEvent]) -> None:
+async def _log_inbound(services: Services, entry: tuple[LogRecord, LogEvent]) -> bool:
+    """True when this webhook logged the record first (a redirect posts the call again)."""
     record, event = entry
     try:
         await services.index.add(await services.log.create(record, event))
     except RecordExistsError:
         logs.info("inbound_repeated", id=record.id)
+        return False
+    return True
+
+
+async def _check_call_later(services: Services, sid: str) -> None:
+    """The safety net for the number's status callback (not configured, or lost): the
+    worker asks Twilio about the call until it is final, as for outbound sends."""
+    try:
+        await status_checks.schedule(services, sid)
+    except AzureError as exc:
+        logs.error("inbound_status_check_not_scheduled", id=sid, error=type(exc).__name__)
 
 
 async def _incoming_sms(req: func.HttpRequest, params: FormParams) -> func.HttpResponse:
@@ -119,7 +131,8 @@ async def _incoming_call(req: func.HttpRequest, params: FormParams) -> func.Http
         entry = inbound_record(
             sid, "call", "ringing", params.first("To"), params.first("From"), None, False
         )
-        await _log_inbound(services, entry)
+        if await _log_inbound(services, entry):
+            await _check_call_later(services, sid)
     logs.info(
         "incoming_call", sid=sid, from_=params.first("From"), mode=services.settings.voice_mode
     )

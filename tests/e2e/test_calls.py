@@ -99,3 +99,18 @@ async def test_inbound_call_is_listed_and_reaches_completed(stack: RunningStack)
 
     assert status == 200
     assert [(i["id"], i["status"]) for i in page["items"]] == [(answer["sid"], "completed")]
+
+
+async def test_inbound_call_without_status_callback_still_ends_through_a_status_check(
+    stack: RunningStack,
+) -> None:
+    answer = await stack.sim(
+        "POST",
+        "/_sim/inbound/call",
+        json={"url": f"{stack.base_url}/api/twilio/voice", "from": number(), "to": "+15005550006"},
+    )
+    await stack.sim("POST", "/_sim/inbound/hangup", json={"call_sid": answer["sid"]})
+
+    record = await stack.final("call", answer["sid"], {"completed"})
+
+    assert "status check" in record["history"][-1].get("note", "")

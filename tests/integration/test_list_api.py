@@ -10,11 +10,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import azure.functions as func
 import pytest
 
+from shared import status_checks
 from shared.message_log import LogRecord
 from shared.transitions import inbound_record
 from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, Gateway
 from tests.support.app import user_function
-from tests.support.requests import api_post, signed_form
+from tests.support.fake_twilio import reply
+from tests.support.requests import api_post, signed_form, trigger_message
 
 pytestmark = pytest.mark.integration
 
@@ -263,3 +265,23 @@ async def test_bad_list_parameters_get_400_naming_them(
     status, body = await listing("sms", **query)
 
     assert status == 400 and body["error"]["field"] == field
+
+
+async def test_inbound_call_without_a_status_callback_is_finished_by_a_status_check(
+    gateway: Gateway,
+) -> None:
+    sid = "CA" + "3" * 32
+    params = {"CallSid": sid, "From": CALLER, "To": OUR_NUMBER, "CallStatus": "ringing"}
+    voice = signed_form(f"{PUBLIC_BASE_URL}/api/twilio/voice", params, AUTH_TOKEN)
+    await user_function("twilio_voice")(voice)
+    await user_function("twilio_voice")(voice)  # a menu's redirect posts the call again
+    properties = await gateway.queue.get_queue_properties()
+    assert properties.approximate_message_count == 1
+    gateway.twilio.script(reply(200, {"sid": sid, "status": "completed"}))
+    check = {"kind": status_checks.CHECK_KIND, "id": sid, "attempt": 1}
+
+    await user_function("outbound_worker")(trigger_message("c", json.dumps(check).encode()))
+
+    record = await gateway.services.log.get(sid)
+    assert record is not None and record.status == "completed"
+    assert gateway.twilio.requests[-1].path.endswith(f"/Calls/{sid}.json")
