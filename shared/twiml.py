@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -169,10 +169,13 @@ def twimlet_messages_from(params: Mapping[str, str]) -> list[str]:
     return [message for message in messages if message.strip()]
 
 
-def twimlet_from_params(params: Mapping[str, Any]) -> str:
-    """``/api/twiml/message``: the twimlet's parameters (and ``Voice``, ``Language``) in."""
+def twimlet_from_params(params: Mapping[str, str], settings: Settings) -> str:
+    """``/api/twiml/message``: the twimlet's parameters in; ``Voice`` and ``Language``
+    default to ``VOICE_VOICE`` and ``VOICE_LANGUAGE``."""
     return twimlet_message(
-        twimlet_messages_from(params), voice=params.get("Voice"), language=params.get("Language")
+        twimlet_messages_from(params),
+        voice=params.get("Voice") or settings.voice_voice,
+        language=params.get("Language") or settings.voice_language,
     )
 
 

@@ -186,8 +186,8 @@ async def voicemail_recorded(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def twiml_message(req: func.HttpRequest) -> func.HttpResponse:
-    return twiml_endpoint.signed(req, lambda params, _: twiml.twimlet_from_params(params))
+    return twiml_endpoint.signed(req, twiml.twimlet_from_params)
 
 
 def twiml_message_preview(req: func.HttpRequest) -> func.HttpResponse:
-    return twiml_endpoint.preview(req, lambda params, _: twiml.twimlet_from_params(params))
+    return twiml_endpoint.preview(req, twiml.twimlet_from_params)

@@ -20,6 +20,7 @@ from shared.twiml import (
     menu_choice,
     message_reply,
     say_response,
+    twimlet_from_params,
     twimlet_message,
     twimlet_messages_from,
     voicemail_done,
@@ -245,3 +246,13 @@ def test_spoken_lines_of_the_inbound_flows_are_settable() -> None:
         "감사합니다.",
     ]
     assert parse(voicemail_done(configured))[0].get("language") == "ko-KR"
+
+
+def test_twimlet_speaks_with_the_configured_voice_unless_the_url_names_one() -> None:
+    configured = settings(voice_voice="Polly.Seoyeon", voice_language="ko-KR")
+
+    default = parse(twimlet_from_params({"Message": "안녕하세요"}, configured))[0]
+    named = parse(twimlet_from_params({"Message": "Hi", "Language": "en-US"}, configured))[0]
+
+    assert default.attrib == {"voice": "Polly.Seoyeon", "language": "ko-KR"}
+    assert named.attrib == {"voice": "Polly.Seoyeon", "language": "en-US"}
