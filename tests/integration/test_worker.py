@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import azure.functions as func
 import pytest
@@ -383,3 +384,16 @@ async def test_envelope_whose_data_is_not_a_request_is_rejected_naming_it(
     assert gateway.twilio.creates == []
     assert record is not None and record.status == "rejected"
     assert record.error_message is not None and "missing_body" in record.error_message
+
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+async def test_readme_event_grid_example_is_sent_under_its_event_id(gateway: Gateway) -> None:
+    start = README.index("```json\n", README.index("What lands on the queue")) + len("```json\n")
+    block = README[start : README.index("```", start)]
+
+    await run_worker(queue_message(json.loads(block)))
+
+    assert await status_of(gateway, "backup-2026-11-26") == "queued"
+    assert "The nightly backup failed." in gateway.twilio.creates[0].data["Twiml"]
