@@ -9,6 +9,7 @@ items than ``limit`` while a continuation remains.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,11 +19,7 @@ import azure.functions as func
 from azure.core.exceptions import AzureError
 
 from shared.http import HttpError, json_response
-from shared.message_index import (
-    IndexQuery,
-    InvalidContinuationError,
-    Position,
-)
+from shared.message_index import IndexQuery, InvalidContinuationError, Position
 from shared.message_log import LogRecord, utcnow
 from shared.services import get_services
 from shared.settings import E164
@@ -129,7 +126,10 @@ def _next_link(kind: Kind, params: dict[str, str], position: Position | None) ->
 
 
 async def _summaries(
-    read: Any, ids: list[str], kind: Kind, status: str | None
+    read: Callable[[str], Awaitable[LogRecord | None]],
+    ids: list[str],
+    kind: Kind,
+    status: str | None,
 ) -> list[dict[str, Any]]:
     records: list[LogRecord | None] = await asyncio.gather(*(read(record_id) for record_id in ids))
     return [
