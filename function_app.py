@@ -3,15 +3,19 @@
 Send API (function key):      POST /api/messages, POST /api/calls,
                               GET /api/messages/{id}, GET /api/calls/{id},
                               GET /api/openapi.json (the API's OpenAPI 3.1 document)
+Lists (function key):         GET /api/messages, GET /api/calls (filters, newest first, paged)
 Queue worker:                 %OUTBOUND_QUEUE% -> Twilio REST
 Twilio webhooks (signed):     /api/twilio/status, /api/twilio/sms, /api/twilio/voice,
                               /api/twilio/voice/menu, /api/twilio/voice/recorded,
                               /api/twiml/message
+TwiML previews (function key): /api/preview/twiml/message
+Your own TwiML (example):     reminder_twiml.py, /api/twiml/reminder (+ its preview)
 """
 
 import azure.functions as func
 
-from shared import api_reference, logs, send_api, webhooks, worker
+import reminder_twiml
+from shared import api_reference, list_api, logs, send_api, webhooks, worker
 from shared.settings import get_settings
 
 logs.install_number_masking()
@@ -30,6 +34,16 @@ async def send_message(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="calls", methods=["POST"])
 async def place_call(req: func.HttpRequest) -> func.HttpResponse:
     return await send_api.accept_send(req, "call")
+
+
+@app.route(route="messages", methods=["GET"])
+async def list_messages(req: func.HttpRequest) -> func.HttpResponse:
+    return await list_api.list_records(req, "sms")
+
+
+@app.route(route="calls", methods=["GET"])
+async def list_calls(req: func.HttpRequest) -> func.HttpResponse:
+    return await list_api.list_records(req, "call")
 
 
 @app.route(route="messages/{id}", methods=["GET"])
@@ -79,4 +93,12 @@ async def twilio_voicemail(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.route(route="twiml/message", methods=["GET", "POST"], auth_level=TWILIO)
 async def twiml_message(req: func.HttpRequest) -> func.HttpResponse:
-    return await webhooks.twiml_message(req)
+    return webhooks.twiml_message(req)
+
+
+@app.route(route="preview/twiml/message", methods=["GET", "POST"])
+async def twiml_message_preview(req: func.HttpRequest) -> func.HttpResponse:
+    return webhooks.twiml_message_preview(req)
+
+
+app.register_functions(reminder_twiml.bp)

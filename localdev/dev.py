@@ -55,6 +55,8 @@ def banner(stack: Stack, key: str, sim_port: int | None) -> str:
         """    -d '{"to": "+15551234567", "body": "Hello from the gateway"}'""",
         "Read its status and history:",
         f"  curl -s {base}/api/messages/hello-1 -H 'x-functions-key: {key}'",
+        "The how-to in README.md (calls, your own TwiML, an inbound menu) starts with:",
+        f"  export KEY={key}",
         "",
         "Ctrl-C stops everything.",
     ]

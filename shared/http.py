@@ -51,8 +51,9 @@ def twiml_response(xml: str, status: int = 200) -> func.HttpResponse:
     return func.HttpResponse(xml, status_code=status, mimetype="text/xml", charset="utf-8")
 
 
-def forbidden() -> func.HttpResponse:
-    return func.HttpResponse(status_code=403)
+def forbidden(reason: str) -> func.HttpResponse:
+    """403 with a short plain-text reason: a person previewing a URL learns why."""
+    return func.HttpResponse(reason, status_code=403, mimetype="text/plain", charset="utf-8")
 
 
 def misconfigured(exc: MisconfiguredError) -> func.HttpResponse:

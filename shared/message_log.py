@@ -8,6 +8,7 @@ never overwrite each other: the loser re-reads and decides again.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -50,6 +51,7 @@ _SUMMARY_FIELDS = [
     "url",
     "send_at",
     "source",
+    "recording_url",
 ]
 
 
@@ -115,6 +117,7 @@ class LogRecord:
     twiml: str | None = None
     url: str | None = None
     send_at: datetime | None = None
+    recording_url: str | None = None
     etag: str | None = field(default=None, compare=False)
 
     def to_entity(self) -> dict[str, Any]:
@@ -151,7 +154,22 @@ class LogRecord:
             data["tag"] = self.tag
         if self.send_at is not None:
             data["send_at"] = self.send_at.isoformat()
+        data.update(self._content_json())
         return data
+
+    def _content_json(self) -> dict[str, Any]:
+        """What was said or sent, as far as ``LOG_MESSAGE_BODIES`` let the log keep it."""
+        content: dict[str, Any] = {}
+        if self.body is not None:
+            content["body"] = self.body
+        elif self.body_length is not None:
+            content["body_length"] = self.body_length
+        if self.media_urls:
+            content["media_urls"] = json.loads(self.media_urls)
+        for name in ("say", "url", "recording_url"):
+            if getattr(self, name) is not None:
+                content[name] = getattr(self, name)
+        return content
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,13 @@ SCHEDULE_GRACE = timedelta(minutes=5)
 
 _FIELDS = frozenset(
     {"id", "kind", "to", "from", "body", "media_urls", "say", "twiml", "url", "send_at", "tag"}
+    | {"voice", "language"}
 )
+_SPEECH = ("voice", "language")
+# Twilio voices look like alice, man, Polly.Seoyeon, Google.ko-KR-Standard-A.
+VOICE_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,63}")
+# BCP 47 language tags as Twilio takes them: en-US, ko-KR, cmn-CN, arb.
+LANGUAGE_PATTERN = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}")
 _SMS_ONLY = ("body", "media_urls")
 _CALL_ONLY = ("say", "twiml", "url")
 
@@ -69,6 +75,8 @@ class OutboundRequest:
     url: str | None = None
     send_at: datetime | None = None
     tag: str | None = None
+    voice: str | None = None
+    language: str | None = None
 
     def to_document(self) -> dict[str, Any]:
         """The canonical JSON form: what the API enqueues and what the worker parses back."""
@@ -82,6 +90,8 @@ class OutboundRequest:
             "url": self.url,
             "send_at": self.send_at.isoformat() if self.send_at else None,
             "tag": self.tag,
+            "voice": self.voice,
+            "language": self.language,
         }
         document.update({key: value for key, value in optional.items() if value is not None})
         return document
@@ -262,7 +272,29 @@ def _call_fields(data: dict[str, Any]) -> dict[str, Any]:
         "say": say,
         "twiml": _twiml(data),
         "url": _http_url(url, "url") if url is not None else None,
+        **_speech(data, say is not None),
     }
+
+
+def _speech(data: dict[str, Any], saying: bool) -> dict[str, str | None]:
+    """``voice`` and ``language`` of a ``say`` call (TwiML and URLs carry their own)."""
+    rules = {"voice": VOICE_PATTERN, "language": LANGUAGE_PATTERN}
+    examples = {"voice": "Polly.Seoyeon", "language": "ko-KR"}
+    speech: dict[str, str | None] = {}
+    for name in _SPEECH:
+        value = _string(data, name)
+        if value is not None and not saying:
+            raise InvalidRequestError(
+                "field_not_allowed", f"'{name}' applies only to a call with 'say'", name
+            )
+        if value is not None and not rules[name].fullmatch(value):
+            raise InvalidRequestError(
+                f"invalid_{name}",
+                f"'{name}' must look like {examples[name]!r}, got {value!r}",
+                name,
+            )
+        speech[name] = value
+    return speech
 
 
 def parse_request(
@@ -309,7 +341,7 @@ def parse_request(
         raise InvalidRequestError("missing_to", "'to' is required", "to")
     from_ = _phone(data, "from")
 
-    wrong = _CALL_ONLY if resolved == "sms" else _SMS_ONLY
+    wrong = (*_CALL_ONLY, *_SPEECH) if resolved == "sms" else _SMS_ONLY
     for name in wrong:
         if data.get(name) is not None:
             raise InvalidRequestError(

@@ -130,6 +130,7 @@ async def _accept(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
             created = await services.log.create(record, event)
         except RecordExistsError:
             return await _repeat(services, request)
+        await services.index.add(created)
         await _enqueue_or_withdraw(services, request, created)
     except AzureError as exc:
         raise _storage_error(exc) from exc

@@ -15,6 +15,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.queue.aio import QueueClient
 
+from shared.message_index import MessageIndex
 from shared.message_log import MessageLog
 from shared.opt_outs import OptOutRegistry
 from shared.settings import Settings, get_settings
@@ -32,6 +33,7 @@ class Services:
     log: MessageLog
     opt_outs: OptOutRegistry
     sids: SidOwners
+    index: MessageIndex
     _sender: TwilioSender | None = field(default=None, init=False)
 
     def sender(self) -> TwilioSender:
@@ -63,6 +65,7 @@ async def _create(settings: Settings) -> Services:
     try:
         log_table = await tables.create_table_if_not_exists(settings.message_log_table)
         opt_out_table = await tables.create_table_if_not_exists(settings.opt_out_table)
+        index_table = await tables.create_table_if_not_exists(settings.message_index_table)
         with contextlib.suppress(ResourceExistsError):
             await queue.create_queue()
     except BaseException:
@@ -76,6 +79,7 @@ async def _create(settings: Settings) -> Services:
         MessageLog(log_table),
         OptOutRegistry(opt_out_table),
         SidOwners(log_table),
+        MessageIndex(index_table),
     )
 
 

@@ -105,6 +105,11 @@ class Settings:
     voice_language: str | None = None
     voice_menu_prompt: str | None = None
     voice_menu: Mapping[str, MenuOption] = field(default_factory=dict)
+    voice_voicemail_prompt: str | None = None
+    voice_no_choice: str | None = None
+    voice_invalid_choice: str | None = None
+    voice_goodbye: str | None = None
+    message_index_table: str = "MessageIndex"
     problems: Mapping[str, MissingSettingError | InvalidSettingError] = field(default_factory=dict)
 
     def require(self, *groups: Group) -> None:
@@ -278,6 +283,7 @@ def _storage(env: Mapping[str, str]) -> dict[str, Any]:
         "outbound_queue": _text(env, "OUTBOUND_QUEUE") or "outbound",
         "message_log_table": _text(env, "MESSAGE_LOG_TABLE") or "MessageLog",
         "opt_out_table": _text(env, "OPT_OUT_TABLE") or "OptOuts",
+        "message_index_table": _text(env, "MESSAGE_INDEX_TABLE") or "MessageIndex",
         "log_message_bodies": _flag(env, "LOG_MESSAGE_BODIES", True),
     }
 
@@ -313,6 +319,10 @@ def _voice(env: Mapping[str, str]) -> dict[str, Any]:
         "voice_language": _text(env, "VOICE_LANGUAGE"),
         "voice_menu_prompt": _text(env, "VOICE_MENU_PROMPT"),
         "voice_menu": menu,
+        "voice_voicemail_prompt": _text(env, "VOICE_VOICEMAIL_PROMPT"),
+        "voice_no_choice": _text(env, "VOICE_NO_CHOICE"),
+        "voice_invalid_choice": _text(env, "VOICE_INVALID_CHOICE"),
+        "voice_goodbye": _text(env, "VOICE_GOODBYE"),
     }
 
 

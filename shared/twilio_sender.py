@@ -152,7 +152,11 @@ class TwilioSender:
         if request.url:
             params["url"] = request.url
         else:
-            params["twiml"] = request.twiml or say_response(request.say or "")
+            params["twiml"] = request.twiml or say_response(
+                request.say or "",
+                voice=request.voice or self._settings.voice_voice,
+                language=request.language or self._settings.voice_language,
+            )
         call = await self._guarded(self._client.calls.create_async(to=request.to, **params))
         return _result(call)
 

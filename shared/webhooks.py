@@ -11,14 +11,15 @@ from collections.abc import Awaitable, Callable
 import azure.functions as func
 from azure.core.exceptions import AzureError
 
-from shared import logs, twiml
+from shared import inbound, logs, status_checks, twiml, twiml_endpoint
 from shared.http import FormParams, forbidden, form_params, misconfigured, twiml_response
+from shared.inbound import inbound_only
 from shared.message_log import LogEvent, LogRecord, RecordExistsError
 from shared.opt_outs import keyword_of
 from shared.outbound import ID_PATTERN
 from shared.services import Services, get_services
 from shared.settings import Group, MisconfiguredError, get_settings
-from shared.signatures import is_from_twilio
+from shared.signatures import refusal
 from shared.status import UnknownStatusError
 from shared.transitions import TWILIO, inbound_record, twilio_status
 
@@ -33,8 +34,9 @@ async def _guarded(
     settings = get_settings()
     try:
         settings.require("twilio")
-        if not is_from_twilio(req, settings):
-            return forbidden()
+        reason = refusal(req, settings)
+        if reason is not None:
+            return forbidden(reason)
         settings.require(*needs)
     except MisconfiguredError as exc:
         if "voice" in needs:
@@ -50,7 +52,7 @@ def _int(value: str) -> int | None:
 
 
 async def _status_callback(req: func.HttpRequest, params: FormParams) -> func.HttpResponse:
-    record_id = req.params.get("id", "")
+    record_id, only_inbound = inbound.callback_record_id(params, req.params.get("id", ""))
     status = params.first("MessageStatus") or params.first("SmsStatus")
     sid = params.first("MessageSid") or params.first("SmsSid")
     if not status:
@@ -66,6 +68,8 @@ async def _status_callback(req: func.HttpRequest, params: FormParams) -> func.Ht
         error_code=error_code,
         error_message=params.first("ErrorMessage") or None,
     )
+    if only_inbound:
+        decide = inbound_only(decide)
     try:
         result = await services.log.update(record_id, decide)
     except UnknownStatusError:
@@ -91,12 +95,24 @@ async def _own_sid(services: Services, sid: str, record_id: str) -> None:
         logs.error("sid_claimed_by_another_record", id=record_id, sid=sid, owner=owner)
 
 
-async def _log_inbound(services: Services, entry: tuple[LogRecord, LogEvent]) -> None:
+async def _log_inbound(services: Services, entry: tuple[LogRecord, LogEvent]) -> bool:
+    """True when this webhook logged the record first (a redirect posts the call again)."""
     record, event = entry
     try:
-        await services.log.create(record, event)
+        await services.index.add(await services.log.create(record, event))
     except RecordExistsError:
         logs.info("inbound_repeated", id=record.id)
+        return False
+    return True
+
+
+async def _check_call_later(services: Services, sid: str) -> None:
+    """The safety net for the number's status callback (not configured, or lost): the
+    worker asks Twilio about the call until it is final, as for outbound sends."""
+    try:
+        await status_checks.schedule(services, sid)
+    except AzureError as exc:
+        logs.error("inbound_status_check_not_scheduled", id=sid, error=type(exc).__name__)
 
 
 async def _incoming_sms(req: func.HttpRequest, params: FormParams) -> func.HttpResponse:
@@ -105,10 +121,12 @@ async def _incoming_sms(req: func.HttpRequest, params: FormParams) -> func.HttpR
     sender, body = params.first("From"), params.first("Body")
     sid = params.first("MessageSid") or params.first("SmsSid")
     if sid:
-        entry = inbound_record(
+        record, event = inbound_record(
             sid, "sms", "received", params.first("To"), sender, body, settings.log_message_bodies
         )
-        await _log_inbound(services, entry)
+        await _log_inbound(
+            services, (inbound.with_media(record, inbound.media_urls(params)), event)
+        )
     keyword = keyword_of(body)
     if keyword is not None and sender:
         opted_out = await services.opt_outs.apply_keyword(sender, keyword)
@@ -127,7 +145,8 @@ async def _incoming_call(req: func.HttpRequest, params: FormParams) -> func.Http
         entry = inbound_record(
             sid, "call", "ringing", params.first("To"), params.first("From"), None, False
         )
-        await _log_inbound(services, entry)
+        if await _log_inbound(services, entry):
+            await _check_call_later(services, sid)
     logs.info(
         "incoming_call", sid=sid, from_=params.first("From"), mode=services.settings.voice_mode
     )
@@ -145,22 +164,19 @@ async def _recorded(req: func.HttpRequest, params: FormParams) -> func.HttpRespo
     services = await get_services()
     sid = params.first("CallSid")
     recording = params.first("RecordingUrl")
+    seconds = params.first("RecordingDuration")
     if sid and recording:
-        event = LogEvent("voicemail", TWILIO, twilio_sid=sid, note=recording)
         try:
-            await services.log.add_event(sid, event)
+            updated = await services.log.update(
+                sid, inbound_only(inbound.recorded(recording, seconds))
+            )
         except AzureError as exc:
             logs.error("voicemail_not_logged", sid=sid, error=type(exc).__name__)
-    logs.info("voicemail_recorded", sid=sid, seconds=params.first("RecordingDuration"))
+        else:
+            if updated is None or updated[1] is None:
+                logs.warning("voicemail_for_unknown_call", sid=sid)
+    logs.info("voicemail_recorded", sid=sid, seconds=seconds)
     return twiml_response(twiml.voicemail_done(services.settings))
-
-
-async def _twiml_message(req: func.HttpRequest, params: FormParams) -> func.HttpResponse:
-    merged = dict(req.params)
-    merged.update({key: values[0] for key, values in params.items() if values})
-    messages = twiml.twimlet_messages_from(merged)
-    voice, language = merged.get("Voice"), merged.get("Language")
-    return twiml_response(twiml.twimlet_message(messages, voice=voice, language=language))
 
 
 async def status_callback(req: func.HttpRequest) -> func.HttpResponse:
@@ -183,5 +199,9 @@ async def voicemail_recorded(req: func.HttpRequest) -> func.HttpResponse:
     return await _guarded(req, _recorded, needs=("storage", "voice"))
 
 
-async def twiml_message(req: func.HttpRequest) -> func.HttpResponse:
-    return await _guarded(req, _twiml_message, needs=())
+def twiml_message(req: func.HttpRequest) -> func.HttpResponse:
+    return twiml_endpoint.signed(req, twiml.twimlet_from_params)
+
+
+def twiml_message_preview(req: func.HttpRequest) -> func.HttpResponse:
+    return twiml_endpoint.preview(req, twiml.twimlet_from_params)

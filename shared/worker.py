@@ -20,6 +20,7 @@ from pathlib import Path
 import azure.functions as func
 
 from shared import logs, status_checks
+from shared.event_envelope import unwrap
 from shared.message_log import LogRecord, RecordExistsError, utcnow
 from shared.outbound import ID_PATTERN, InvalidRequestError, OutboundRequest, parse_request
 from shared.queue_codec import decode_queue_text
@@ -86,7 +87,8 @@ async def process(msg: func.QueueMessage) -> None:
             assert isinstance(document, dict)
             await status_checks.run(services, status_checks.parse_check(document))
             return
-        request = parse_request(document, default_id=msg.id, schedule_limits=False)
+        document, event_id = unwrap(document)
+        request = parse_request(document, default_id=event_id or msg.id, schedule_limits=False)
     except InvalidRequestError as exc:
         await _reject(services, msg, document if isinstance(document, dict) else {}, exc)
         return
@@ -132,7 +134,7 @@ async def _reject(
         error.message,
     )
     try:
-        await services.log.create(record, event)
+        await services.index.add(await services.log.create(record, event))
     except RecordExistsError:
         await services.log.add_event(record_id, event)
     logs.warning("queue_message_rejected", id=record_id, code=error.code, reason=error.message)
@@ -147,6 +149,7 @@ async def _ensure_record(services: Services, request: OutboundRequest) -> LogRec
         )
         try:
             record = await services.log.create(new, event)
+            await services.index.add(record)
         except RecordExistsError:
             logs.info("record_created_concurrently", id=request.id)
             record = await services.log.get(request.id)

@@ -16,6 +16,7 @@ from localdev.twilio_sim.inbound import (
     generic_webhook,
     inbound_call,
     inbound_digits,
+    inbound_hangup,
     inbound_sms,
 )
 from localdev.twilio_sim.resources import call_inspection, message_inspection
@@ -162,4 +163,5 @@ def add_control_routes(app: web.Application) -> None:
     router.add_post("/_sim/inbound/sms", _inbound_handler(inbound_sms))
     router.add_post("/_sim/inbound/call", _inbound_handler(inbound_call))
     router.add_post("/_sim/inbound/digits", _inbound_handler(inbound_digits))
+    router.add_post("/_sim/inbound/hangup", _inbound_handler(inbound_hangup))
     router.add_post("/_sim/webhook", _inbound_handler(generic_webhook))

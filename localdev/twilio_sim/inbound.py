@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import mimetypes
+import xml.etree.ElementTree as ET
 from typing import Any
 
-from localdev.twilio_sim.lifecycle import call_params
-from localdev.twilio_sim.resources import API_VERSION, new_sid, num_segments
+from localdev.twilio_sim.lifecycle import TERMINAL_CALL_STATUSES, call_params
+from localdev.twilio_sim.resources import API_VERSION, new_sid, num_segments, rfc2822
 from localdev.twilio_sim.state import SimState
-from localdev.twilio_sim.store import CallRecord, InboundRecord, MessageRecord, TwimlRecord
+from localdev.twilio_sim.store import (
+    CallRecord,
+    InboundRecord,
+    MessageRecord,
+    TwimlRecord,
+    utcnow,
+)
 from localdev.twilio_sim.twiml import DOCUMENT_PARSE_FAILURE, TwimlDocumentError, check_twiml
 from localdev.twilio_sim.validation import is_http_url
 from localdev.twilio_sim.webhooks import WebhookReply
@@ -120,6 +127,16 @@ async def inbound_sms(state: SimState, payload: object) -> InboundRecord:
     return _record(state, "sms", reply, sid)
 
 
+def _status_callback(data: dict[str, Any]) -> str | None:
+    """The number's "call status changes" URL: told once, when the call ends."""
+    if "status_callback" not in data:
+        return None
+    url = _text(data, "status_callback")
+    if not is_http_url(url):
+        raise InboundSpecError(f"'status_callback' must be an absolute http(s) URL, got {url!r}")
+    return url
+
+
 async def inbound_call(state: SimState, payload: object) -> InboundRecord:
     data = _object(payload)
     url = _url(data)
@@ -134,14 +151,77 @@ async def inbound_call(state: SimState, payload: object) -> InboundRecord:
         direction="inbound",
         url=url,
         method=method,
+        status_callback=_status_callback(data),
+        status_callback_events=["completed"],
     )
     state.store.calls[sid] = call
     params = call_params(call, "ringing")
     params.update(_extra(data))
     reply = await state.webhooks.request(url, method, params)
     call.twiml_record = _answer_record(reply)
-    call.set_status("failed" if call.twiml_record.error_code is not None else "in-progress")
-    return _record(state, "call", reply, sid)
+    record = _record(state, "call", reply, sid)
+    if call.twiml_record.error_code is not None:
+        await end_inbound_call(state, call, "failed")
+    else:
+        call.set_status("in-progress")
+        await _end_when_twiml_runs_out(state, call, reply.body or "")
+    return record
+
+
+async def _end_when_twiml_runs_out(state: SimState, call: CallRecord, twiml: str) -> None:
+    """Twilio ends a call when its TwiML runs out; Gather, Record and Redirect lead on."""
+    verbs = {element.tag for element in ET.fromstring(twiml)}  # noqa: S314 - checked above
+    if verbs & {"Gather", "Record", "Redirect"}:
+        return
+    await end_inbound_call(state, call, "busy" if "Reject" in verbs else "completed")
+
+
+async def end_inbound_call(state: SimState, call: CallRecord, status: str) -> None:
+    """The call ends; its number's status callback (when given) hears how, signed."""
+    if call.status in TERMINAL_CALL_STATUSES:
+        return
+    call.end_time = utcnow()
+    call.duration = (
+        0
+        if status != "completed"
+        else max(1, int((call.end_time - call.date_created).total_seconds()))
+    )
+    call.set_status(status)
+    if call.status_callback is None:
+        return
+    params = call_params(call, status)
+    params.update(
+        {"CallDuration": str(call.duration), "Timestamp": rfc2822(call.end_time) or "",
+         "CallbackSource": "call-progress-events", "SequenceNumber": "0"}
+    )  # fmt: skip
+    twiml = call.twiml_record
+    if status == "failed" and twiml is not None and twiml.error_code is not None:
+        params.update(ErrorCode=str(twiml.error_code), ErrorMessage=twiml.error or "")
+    reply = await state.webhooks.request(call.status_callback, call.status_callback_method, params)
+    call.callbacks.append(reply.as_callback())
+
+
+async def inbound_hangup(state: SimState, payload: object) -> InboundRecord:
+    """The caller hangs up: the call completes and its status callback, if any, is sent."""
+    data = _object(payload)
+    call_sid = _text(data, "call_sid")
+    call = state.store.calls.get(call_sid)
+    if call is None:
+        raise UnknownCallError(call_sid)
+    await end_inbound_call(state, call, "completed")
+    callback = call.callbacks[-1] if call.callbacks else None
+    return InboundRecord(
+        kind="hangup",
+        url=call.status_callback or "",
+        method=call.status_callback_method,
+        params=dict(callback.params) if callback else {},
+        signature=callback.signature if callback else "",
+        status=callback.status if callback else None,
+        content_type=None,
+        body=None,
+        error=callback.error if callback else None,
+        sid=call_sid,
+    )
 
 
 def _answer_record(reply: WebhookReply) -> TwimlRecord:
@@ -178,7 +258,11 @@ async def inbound_digits(state: SimState, payload: object) -> InboundRecord:
     params["Digits"] = _text(data, "digits")
     params.update(_extra(data))
     reply = await state.webhooks.request(url, _method(data), params)
-    return _record(state, "digits", reply, call_sid)
+    record = _record(state, "digits", reply, call_sid)
+    answer = _answer_record(reply)
+    if answer.error_code is None and call.status not in TERMINAL_CALL_STATUSES:
+        await _end_when_twiml_runs_out(state, call, reply.body or "")
+    return record
 
 
 async def generic_webhook(state: SimState, payload: object) -> InboundRecord:

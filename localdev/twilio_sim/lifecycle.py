@@ -139,6 +139,9 @@ class _CallRun:
         if resource_status in TERMINAL_CALL_STATUSES:
             params["CallDuration"] = str(self.call.duration or 0)
             params["Duration"] = str(math.ceil((self.call.duration or 0) / 60))
+        twiml = self.call.twiml_record
+        if resource_status == "failed" and twiml is not None and twiml.error_code is not None:
+            params.update(ErrorCode=str(twiml.error_code), ErrorMessage=twiml.error or "")
         self.sequence += 1
         await self.queue.push(self.call.status_callback, self.call.status_callback_method, params)
 

@@ -32,7 +32,8 @@ PATIENCE_SECONDS = 45.0
 
 
 def _fast_app(target: Path) -> Path:
-    shutil.copy(PROJECT_ROOT / "function_app.py", target / "function_app.py")
+    for module in ("function_app.py", "reminder_twiml.py"):
+        shutil.copy(PROJECT_ROOT / module, target / module)
     shutil.copytree(
         PROJECT_ROOT / "shared", target / "shared", ignore=shutil.ignore_patterns("__pycache__")
     )
@@ -46,12 +47,19 @@ def _fast_app(target: Path) -> Path:
     return target
 
 
+def _example_menu() -> dict[str, str]:
+    """The inbound menu of ``local.settings.json.example``, so the README's menu is the same."""
+    example = json.loads((PROJECT_ROOT / "local.settings.json.example").read_text())["Values"]
+    return {name: example[name] for name in ("VOICE_MENU", "VOICE_MENU_PROMPT")}
+
+
 @dataclass
 class RunningStack:
     base_url: str
     sim_url: str
     storage: str
     http: aiohttp.ClientSession
+    function_key: str = FUNCTION_KEY
 
     async def api(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
         headers = {"x-functions-key": FUNCTION_KEY, **kwargs.pop("headers", {})}
@@ -119,6 +127,7 @@ def stack_processes(
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{host_port}",
         "SMS_AUTO_REPLY": "Thanks, we got your message.",
         "VOICE_GREETING": "Hello from the gateway.",
+        **_example_menu(),
         "SIM_CALLBACK_DELAY": "0.05",
         "SIM_SLOW_SECONDS": "4",
     }

@@ -61,3 +61,56 @@ async def test_inbound_call_gets_the_configured_greeting(stack: RunningStack) ->
 
     assert answer["status"] == 200
     assert "<Say>Hello from the gateway.</Say>" in answer["body"]
+
+
+async def test_call_whose_twiml_fetch_is_refused_records_twilios_error(
+    stack: RunningStack,
+) -> None:
+    """The classic slip: Twilio calls localhost, the gateway checks 127.0.0.1 (PUBLIC_BASE_URL)."""
+    url = stack.base_url.replace("127.0.0.1", "localhost") + "/api/twiml/message?Message=Hi"
+    record_id = await place(stack, url=url)
+
+    record = await stack.final("call", record_id, {"failed"})
+
+    assert record["error_code"] == 11200
+    assert "403" in record["error_message"]
+
+
+async def test_inbound_call_is_listed_and_reaches_completed(stack: RunningStack) -> None:
+    caller = number()
+    answer = await stack.sim(
+        "POST",
+        "/_sim/inbound/call",
+        json={
+            "url": f"{stack.base_url}/api/twilio/voice",
+            "from": caller,
+            "to": "+15005550006",
+            "status_callback": f"{stack.base_url}/api/twilio/status",
+        },
+    )
+    await stack.sim(
+        "POST",
+        "/_sim/inbound/digits",
+        json={"url": f"{stack.base_url}/api/twilio/voice/menu", "call_sid": answer["sid"],
+              "digits": "1"},
+    )  # fmt: skip
+
+    status, page = await stack.api("GET", f"/api/calls?number={quote(caller)}&direction=inbound")
+
+    assert status == 200
+    assert [(i["id"], i["status"]) for i in page["items"]] == [(answer["sid"], "completed")]
+
+
+async def test_inbound_call_without_status_callback_still_ends_through_a_status_check(
+    stack: RunningStack,
+) -> None:
+    answer = await stack.sim(
+        "POST",
+        "/_sim/inbound/call",
+        json={"url": f"{stack.base_url}/api/twilio/voice", "from": number(), "to": "+15005550006"},
+    )
+    await stack.sim("POST", "/_sim/inbound/hangup", json={"call_sid": answer["sid"]})
+
+    record = await stack.final("call", answer["sid"], {"completed"})
+
+    assert "status check" in record["history"][-1].get("note", "")

@@ -130,3 +130,57 @@ async def test_forged_webhook_gets_403(stack: RunningStack) -> None:
         headers={"X-Twilio-Signature": "forged"},
     ) as response:
         assert response.status == 403
+
+
+async def test_inbound_mms_is_listed_with_body_and_media(stack: RunningStack) -> None:
+    sender = number()
+    await stack.sim(
+        "POST",
+        "/_sim/inbound/sms",
+        json={
+            "url": f"{stack.base_url}/api/twilio/sms",
+            "from": sender,
+            "to": "+15005550006",
+            "body": "the photo",
+            "media_urls": ["https://api.twilio.com/media/ME1.jpg"],
+        },
+    )
+
+    status, page = await stack.api(
+        "GET", "/api/messages", params={"direction": "inbound", "number": sender}
+    )
+
+    assert status == 200
+    (item,) = page["items"]
+    assert (item["body"], item["media_urls"]) == (
+        "the photo",
+        ["https://api.twilio.com/media/ME1.jpg"],
+    )
+    assert item["id"].startswith("MM") and item["status"] == "received"
+
+
+async def test_event_grid_event_on_the_queue_is_sent_once_under_its_id(
+    stack: RunningStack,
+) -> None:
+    event_id = f"evt-{secrets.token_hex(6)}"
+    event = {
+        "id": event_id,
+        "topic": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.EventGrid/topics/t",
+        "subject": "orders/1",
+        "eventType": "Contoso.Order.Shipped",
+        "eventTime": "2026-11-26T20:00:00Z",
+        "dataVersion": "1.0",
+        "metadataVersion": "1",
+        "data": {"kind": "sms", "to": number(), "body": "Your order shipped."},
+    }
+    async with QueueClient.from_connection_string(
+        stack.storage, "outbound", message_encode_policy=TextBase64EncodePolicy()
+    ) as queue:
+        await queue.send_message(json.dumps(event))
+        await queue.send_message(json.dumps(event))  # Event Grid delivers at least once
+
+    record = await stack.final("sms", event_id, {"delivered"})
+
+    assert record["attempts"] == 1
+    sent = await stack.sim("GET", "/_sim/messages")
+    assert [m["body"] for m in sent["messages"]].count("Your order shipped.") == 1

@@ -136,7 +136,7 @@ async def test_forged_signature_is_refused_with_403(gateway: Gateway) -> None:
     response = await call("twilio_status", forged)
 
     assert response.status_code == 403
-    assert response.get_body() == b""
+    assert b"does not match" in response.get_body()
     record = await gateway.services.log.get(record_id)
     assert record is not None and record.status == "queued"
 
@@ -256,17 +256,26 @@ async def test_menu_choice_speaks_the_configured_text(
     assert say is not None and say.text == "Open 9 to 5"
 
 
-async def test_voicemail_recording_is_added_to_the_call_history(gateway: Gateway) -> None:
+async def test_voicemail_recording_url_is_kept_on_the_call_with_a_history_entry(
+    gateway: Gateway,
+) -> None:
     await call("twilio_voice", inbound_call())
-    params = {"CallSid": "CA" + "6" * 32, "RecordingUrl": "https://api.twilio.com/rec/RE1"}
+    params = {
+        "CallSid": "CA" + "6" * 32,
+        "RecordingUrl": "https://api.twilio.com/rec/RE1",
+        "RecordingDuration": "7",
+    }
 
     await call(
         "twilio_voicemail",
         signed_form(f"{PUBLIC_BASE_URL}/api/twilio/voice/recorded", params, AUTH_TOKEN),
     )
 
+    record = await gateway.services.log.get("CA" + "6" * 32)
+    assert record is not None and record.recording_url == params["RecordingUrl"]
+    assert record.public_json()["recording_url"] == params["RecordingUrl"]
     history = await gateway.services.log.history("CA" + "6" * 32)
-    assert history[-1].status == "voicemail" and history[-1].note == params["RecordingUrl"]
+    assert (history[-1].status, history[-1].note) == ("voicemail", "7 s")
 
 
 async def test_twiml_message_says_and_plays_like_the_twimlet(gateway: Gateway) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import azure.functions as func
 import pytest
@@ -330,3 +331,69 @@ def test_max_dequeue_count_is_read_from_host_json() -> None:
     host = json.loads(worker.HOST_JSON.read_text())
 
     assert worker.max_dequeue_count() == host["extensions"]["queues"]["maxDequeueCount"]
+
+
+EVENT_GRID = {
+    "id": "2d1781af-3a4c-4d7c-bd0c-e34b19da4e66",
+    "topic": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.EventGrid/topics/alerts",
+    "subject": "backup/nightly",
+    "eventType": "Contoso.Backup.Failed",
+    "eventTime": "2026-11-26T20:00:00Z",
+    "data": {"kind": "call", "to": "+15551234567", "say": "The nightly backup failed."},
+    "dataVersion": "1.0",
+}
+
+
+@pytest.mark.parametrize("base64_encoded", [False, True], ids=["json", "base64"])
+async def test_event_grid_envelope_is_sent_once_under_its_event_id(
+    gateway: Gateway, base64_encoded: bool
+) -> None:
+    message = queue_message(EVENT_GRID, base64_encoded=base64_encoded)
+
+    await run_worker(message)
+    await run_worker(message)  # Event Grid redelivers the same event
+
+    assert len(gateway.twilio.creates) == 1
+    record = await gateway.services.log.get(EVENT_GRID["id"])  # type: ignore[arg-type]
+    assert record is not None and record.kind == "call" and record.source == "queue"
+
+
+async def test_cloud_event_is_sent_under_its_event_id(gateway: Gateway) -> None:
+    event = {
+        "specversion": "1.0",
+        "id": "evt-42",
+        "source": "/contoso/orders",
+        "type": "Contoso.Order.Shipped",
+        "data": {"kind": "sms", "to": "+15551234567", "body": "Your order shipped."},
+    }
+
+    await run_worker(queue_message(event))
+
+    assert await status_of(gateway, "evt-42") == "queued"
+    assert gateway.twilio.creates[0].data["Body"] == "Your order shipped."
+
+
+async def test_envelope_whose_data_is_not_a_request_is_rejected_naming_it(
+    gateway: Gateway,
+) -> None:
+    event = {**EVENT_GRID, "id": "evt-bad", "data": {"kind": "sms", "to": "+15551234567"}}
+
+    await run_worker(queue_message(event))
+
+    record = await gateway.services.log.get("m-1")
+    assert gateway.twilio.creates == []
+    assert record is not None and record.status == "rejected"
+    assert record.error_message is not None and "missing_body" in record.error_message
+
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+async def test_readme_event_grid_example_is_sent_under_its_event_id(gateway: Gateway) -> None:
+    start = README.index("```json\n", README.index("What lands on the queue")) + len("```json\n")
+    block = README[start : README.index("```", start)]
+
+    await run_worker(queue_message(json.loads(block)))
+
+    assert await status_of(gateway, "backup-2026-11-26") == "queued"
+    assert "The nightly backup failed." in gateway.twilio.creates[0].data["Twiml"]

@@ -27,3 +27,7 @@ def test_banner_has_ready_to_paste_send_and_status_commands() -> None:
 
     assert "curl -s -X POST http://127.0.0.1:7071/api/messages -H 'x-functions-key: k3y'" in text
     assert "curl -s http://127.0.0.1:7071/api/messages/hello-1 -H 'x-functions-key: k3y'" in text
+
+
+def test_banner_sets_up_the_readme_how_to_with_the_key() -> None:
+    assert "export KEY=k3y" in banner(Stack(host_port=7071), "k3y", 4010)

@@ -305,6 +305,19 @@ async def test_twiml_url_answering_500_fails_the_call_with_11200(
     assert (record.error_code, record.http_status) == (11200, 500)
 
 
+async def test_failed_call_callback_carries_the_twiml_error_code_and_message(
+    sim: SimulatorServer, twilio: Client, app: WebhookReceiver
+) -> None:
+    app.reply("/voice", "refused", status=403, content_type="text/plain")
+    await make_call(twilio, app)
+    await settle(sim)
+
+    params = app.received("/call-status")[-1].params
+
+    assert (params["CallStatus"], params["ErrorCode"]) == ("failed", "11200")
+    assert "403" in params["ErrorMessage"]
+
+
 @pytest.mark.parametrize("outcome", ["busy", "no-answer", "failed"])
 async def test_unanswered_call_outcome_ends_without_fetching_twiml(
     sim: SimulatorServer, twilio: Client, app: WebhookReceiver, outcome: str

@@ -107,15 +107,93 @@ async def test_inbound_call_posts_a_signed_ringing_webhook(
     assert "<Say>Hello</Say>" in answer["body"]
 
 
-async def test_inbound_call_answered_with_twiml_is_in_progress(
+GATHER = "<Response><Gather action='/menu'><Say>Press 1</Say></Gather></Response>"
+
+
+async def test_inbound_call_answered_with_a_gather_stays_in_progress(
     sim: SimulatorServer, control: aiohttp.ClientSession, app: WebhookReceiver
 ) -> None:
+    app.reply("/voice", GATHER)
     payload = {"url": app.url("/voice"), "from": CALLER, "to": OUR_NUMBER}
     _, answer = await post(control, "/_sim/inbound/call", payload)
 
     call = sim.state.store.calls[answer["sid"]]
 
     assert (call.direction, call.status) == ("inbound", "in-progress")
+
+
+def with_status(app: WebhookReceiver) -> dict[str, str]:
+    return {
+        "url": app.url("/voice"),
+        "from": CALLER,
+        "to": OUR_NUMBER,
+        "status_callback": app.url("/call-status"),
+    }
+
+
+async def test_inbound_call_whose_twiml_runs_out_completes_and_reports_it_signed(
+    sim: SimulatorServer, control: aiohttp.ClientSession, app: WebhookReceiver
+) -> None:
+    _, answer = await post(control, "/_sim/inbound/call", with_status(app))
+
+    [callback] = app.received("/call-status")
+
+    assert sim.state.store.calls[answer["sid"]].status == "completed"
+    assert callback.signature_valid
+    assert (callback.params["CallSid"], callback.params["CallStatus"]) == (
+        answer["sid"],
+        "completed",
+    )
+    assert callback.params["Direction"] == "inbound"
+
+
+async def test_rejected_inbound_call_reports_busy(
+    control: aiohttp.ClientSession, app: WebhookReceiver
+) -> None:
+    app.reply("/voice", "<Response><Reject reason='busy'/></Response>")
+    await post(control, "/_sim/inbound/call", with_status(app))
+
+    [callback] = app.received("/call-status")
+
+    assert callback.params["CallStatus"] == "busy"
+
+
+async def test_menu_choice_that_hangs_up_completes_the_call(
+    control: aiohttp.ClientSession, app: WebhookReceiver
+) -> None:
+    app.reply("/voice", GATHER)
+    app.reply("/menu", "<Response><Say>Bye</Say><Hangup/></Response>")
+    _, call = await post(control, "/_sim/inbound/call", with_status(app))
+    assert app.received("/call-status") == []
+
+    payload = {"url": app.url("/menu"), "call_sid": call["sid"], "digits": "1"}
+    await post(control, "/_sim/inbound/digits", payload)
+
+    assert [r.params["CallStatus"] for r in app.received("/call-status")] == ["completed"]
+
+
+async def test_hangup_ends_a_waiting_call_once(
+    control: aiohttp.ClientSession, app: WebhookReceiver
+) -> None:
+    app.reply("/voice", GATHER)
+    _, call = await post(control, "/_sim/inbound/call", with_status(app))
+
+    status, answer = await post(control, "/_sim/inbound/hangup", {"call_sid": call["sid"]})
+    await post(control, "/_sim/inbound/hangup", {"call_sid": call["sid"]})
+
+    assert status == 200 and answer["params"]["CallStatus"] == "completed"
+    assert len(app.received("/call-status")) == 1
+
+
+async def test_inbound_call_failing_its_twiml_reports_the_error_code(
+    control: aiohttp.ClientSession, app: WebhookReceiver
+) -> None:
+    app.reply("/voice", "nope", status=403, content_type="text/plain")
+    await post(control, "/_sim/inbound/call", with_status(app))
+
+    [callback] = app.received("/call-status")
+
+    assert (callback.params["CallStatus"], callback.params["ErrorCode"]) == ("failed", "11200")
 
 
 async def test_inbound_call_answered_with_non_twiml_fails(

@@ -20,6 +20,8 @@ ANONYMOUS = func.AuthLevel.ANONYMOUS
 HTTP_FUNCTIONS: dict[str, tuple[str, set[str], func.AuthLevel]] = {
     "send_message": ("messages", {"POST"}, FUNCTION),
     "place_call": ("calls", {"POST"}, FUNCTION),
+    "list_messages": ("messages", {"GET"}, FUNCTION),
+    "list_calls": ("calls", {"GET"}, FUNCTION),
     "get_message": ("messages/{id}", {"GET"}, FUNCTION),
     "get_call": ("calls/{id}", {"GET"}, FUNCTION),
     "openapi_document": ("openapi.json", {"GET"}, FUNCTION),
@@ -29,6 +31,10 @@ HTTP_FUNCTIONS: dict[str, tuple[str, set[str], func.AuthLevel]] = {
     "twilio_voice_menu": ("twilio/voice/menu", {"POST"}, ANONYMOUS),
     "twilio_voicemail": ("twilio/voice/recorded", {"POST"}, ANONYMOUS),
     "twiml_message": ("twiml/message", {"GET", "POST"}, ANONYMOUS),
+    "twiml_message_preview": ("preview/twiml/message", {"GET", "POST"}, FUNCTION),
+    "reminder_twiml": ("twiml/reminder", {"GET", "POST"}, ANONYMOUS),
+    "reminder_choice_twiml": ("twiml/reminder/choice", {"POST"}, ANONYMOUS),
+    "reminder_twiml_preview": ("preview/twiml/reminder", {"GET", "POST"}, FUNCTION),
 }
 QUEUE_FUNCTIONS = {"outbound_worker": ("%OUTBOUND_QUEUE%", "AzureWebJobsStorage")}
 

@@ -418,3 +418,41 @@ def test_send_at_outside_utc_range_is_refused_without_schedule_limits(send_at: s
         parse_request(sms(send_at=send_at), schedule_limits=False)
 
     assert (info.value.code, info.value.field) == ("invalid_send_at", "send_at")
+
+
+def test_say_call_takes_a_voice_and_a_language() -> None:
+    request = parse_request(
+        call(say="안녕하세요", voice="Polly.Seoyeon", language="ko-KR"), now=NOW
+    )
+
+    assert (request.voice, request.language) == ("Polly.Seoyeon", "ko-KR")
+    assert request.to_document()["language"] == "ko-KR"
+
+
+@pytest.mark.parametrize(
+    ("data", "code", "field"),
+    [
+        (call(language="korean"), "invalid_language", "language"),
+        (call(language="ko-KR\n"), "invalid_language", "language"),
+        (call(voice="Polly Seoyeon"), "invalid_voice", "voice"),
+        (
+            without(call(url="https://example.com/t", voice="alice"), "say"),
+            "field_not_allowed",
+            "voice",
+        ),
+        (sms(language="ko-KR"), "field_not_allowed", "language"),
+    ],
+)
+def test_voice_and_language_break_their_rules_by_name(
+    data: dict[str, Any], code: str, field: str
+) -> None:
+    error = refusal(data)
+
+    assert (error.code, error.field) == (code, field)
+
+
+def test_voice_and_language_change_the_fingerprint_only_when_given() -> None:
+    plain = parse_request(call(), now=NOW)
+
+    assert plain.fingerprint() == parse_request(call(), now=NOW).fingerprint()
+    assert plain.fingerprint() != parse_request(call(language="ko-KR"), now=NOW).fingerprint()

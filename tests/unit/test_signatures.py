@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
 from shared.settings import Settings
-from shared.signatures import is_from_twilio, public_url
+from shared.signatures import MISMATCH, MISSING, NO_AUTH_TOKEN, is_from_twilio, public_url, refusal
 
 TOKEN = "auth-token-123"
 PUBLIC = "https://public.example.com"
@@ -182,3 +182,35 @@ def test_signature_over_only_the_first_repeated_value_fails() -> None:
     req = form_request(url, MEDIA_PAIRS, sign(url, dict(MEDIA_PAIRS[:3])))
 
     assert not is_from_twilio(req, settings())
+
+
+def test_each_refusal_has_its_own_reason() -> None:
+    url = f"{PUBLIC}/api/twilio/sms"
+    unsigned = form_request(url, list(SMS_PARAMS.items()), None)
+    wrong = form_request(url, list(SMS_PARAMS.items()), "bm90IGl0")
+
+    reasons = [
+        refusal(unsigned, settings()),
+        refusal(wrong, settings()),
+        refusal(wrong, settings(auth_token=None)),
+    ]
+
+    assert reasons == [MISSING, MISMATCH, NO_AUTH_TOKEN]
+    assert "/api/preview/" in MISSING
+
+
+def test_mismatch_logs_the_url_it_checked_and_the_url_received(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    signed_for = "http://localhost:7071/api/twilio/sms"
+    req = form_request(
+        "http://localhost:7071/api/twilio/sms",
+        list(SMS_PARAMS.items()),
+        sign(signed_for, SMS_PARAMS),
+    )
+    caplog.set_level(logging.INFO, logger="gateway")
+
+    assert refusal(req, settings(public_base_url="http://127.0.0.1:7071")) == MISMATCH
+    line = next(r.getMessage() for r in caplog.records if "signature_invalid" in r.getMessage())
+    assert "http://127.0.0.1:7071/api/twilio/sms" in line
+    assert "http://localhost:7071/api/twilio/sms" in line

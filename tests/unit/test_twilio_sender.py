@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -389,3 +390,23 @@ async def test_twilio_http_client_logs_through_the_quiet_logger(
 
     await real.close()
     assert caplog.records == []
+
+
+async def test_say_call_speaks_in_the_requested_voice_and_language() -> None:
+    fake = FakeTwilio(reply(201, message("CA1", "queued")))
+    korean = replace(CALL, say="예약이 확인되었습니다", voice="Polly.Seoyeon", language="ko-KR")
+
+    await sender(fake, voice_voice="alice", voice_language="en-US").send(korean)
+
+    say = ElementTree.fromstring(str(fake.requests[0].data["Twiml"]))[0]
+    assert say.text == "예약이 확인되었습니다"
+    assert say.attrib == {"voice": "Polly.Seoyeon", "language": "ko-KR"}
+
+
+async def test_say_call_without_speech_fields_uses_the_configured_voice() -> None:
+    fake = FakeTwilio(reply(201, message("CA1", "queued")))
+
+    await sender(fake, voice_voice="Google.ko-KR-Standard-A", voice_language="ko-KR").send(CALL)
+
+    say = ElementTree.fromstring(str(fake.requests[0].data["Twiml"]))[0]
+    assert say.attrib == {"voice": "Google.ko-KR-Standard-A", "language": "ko-KR"}

@@ -13,13 +13,17 @@ from shared.twiml import (
     DEFAULT_GREETING,
     VOICE_MENU_PATH,
     VOICEMAIL_DONE_PATH,
+    Speech,
+    VoiceScript,
     empty_messaging,
     inbound_call,
     menu_choice,
     message_reply,
     say_response,
+    twimlet_from_params,
     twimlet_message,
     twimlet_messages_from,
+    voicemail_done,
 )
 
 FORWARD_TO = "+15551230000"
@@ -181,3 +185,74 @@ def test_menu_choice_unknown_digit_apologises_and_redirects_to_the_call(digits: 
     assert tags(root) == ["Say", "Redirect"]
     assert root[1].text == "/api/twilio/voice"
     assert root[1].get("method") == "POST"
+
+
+def test_voice_script_reaches_every_verb_of_the_how_to() -> None:
+    script = VoiceScript(Speech("Polly.Seoyeon", "ko-KR"))
+    script.say("안녕하세요").pause(2).play("https://example.com/a.mp3", loop=2)
+    script.gather("1번을 누르세요", "/api/next", num_digits=1, timeout=5)
+    script.dial(FORWARD_TO, caller_id="+15005550006").record("/api/rec", max_seconds=30)
+    script.redirect("/api/again").sms("See you", to=FORWARD_TO).hangup().reject()
+
+    root = parse(script.xml())
+
+    assert tags(root) == [
+        "Say", "Pause", "Play", "Gather", "Dial", "Record", "Redirect", "Sms", "Hangup", "Reject",
+    ]  # fmt: skip
+    assert root[0].attrib == {"voice": "Polly.Seoyeon", "language": "ko-KR"}
+    assert root[1].get("length") == "2" and root[2].get("loop") == "2"
+    assert root[3][0].attrib == {"voice": "Polly.Seoyeon", "language": "ko-KR"}
+    assert (root[3].get("action"), root[3].get("numDigits")) == ("/api/next", "1")
+    assert root[5].get("maxLength") == "30" and root[7].get("to") == FORWARD_TO
+
+
+def test_say_with_its_own_speech_overrides_the_scripts() -> None:
+    root = parse(VoiceScript(Speech("alice", "en-US")).say("Hej", Speech(language="sv-SE")).xml())
+
+    assert root[0].attrib == {"language": "sv-SE"}
+
+
+def test_message_reply_carries_media() -> None:
+    root = parse(message_reply("Look", ["https://example.com/a.png"]))
+
+    assert (root[0].text, [(c.tag, c.text) for c in root[0]]) == (
+        "Look",
+        [("Media", "https://example.com/a.png")],
+    )
+
+
+def test_spoken_lines_of_the_inbound_flows_are_settable() -> None:
+    configured = settings(
+        "menu",
+        voice_menu=MENU,
+        voice_no_choice="선택이 없습니다.",
+        voice_invalid_choice="잘못된 선택입니다.",
+        voice_voicemail_prompt="메시지를 남겨 주세요.",
+        voice_goodbye="감사합니다.",
+        voice_language="ko-KR",
+    )
+
+    spoken = [
+        parse(inbound_call(configured))[-2].text,
+        parse(menu_choice(configured, "9"))[0].text,
+        parse(menu_choice(configured, "3"))[0].text,
+        parse(voicemail_done(configured))[0].text,
+    ]
+
+    assert spoken == [
+        "선택이 없습니다.",
+        "잘못된 선택입니다.",
+        "메시지를 남겨 주세요.",
+        "감사합니다.",
+    ]
+    assert parse(voicemail_done(configured))[0].get("language") == "ko-KR"
+
+
+def test_twimlet_speaks_with_the_configured_voice_unless_the_url_names_one() -> None:
+    configured = settings(voice_voice="Polly.Seoyeon", voice_language="ko-KR")
+
+    default = parse(twimlet_from_params({"Message": "안녕하세요"}, configured))[0]
+    named = parse(twimlet_from_params({"Message": "Hi", "Language": "en-US"}, configured))[0]
+
+    assert default.attrib == {"voice": "Polly.Seoyeon", "language": "ko-KR"}
+    assert named.attrib == {"voice": "Polly.Seoyeon", "language": "en-US"}

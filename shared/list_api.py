@@ -1,0 +1,164 @@
+"""``GET /api/messages`` and ``GET /api/calls``: the log, newest first, filtered and paged.
+
+The index (``message_index``) finds the ids of a page without scanning the log; each id's
+summary is then read by its key, concurrently, for the current status and content. The
+status filter is applied to those summaries, so a page filtered by status can hold fewer
+items than ``limit`` while a continuation remains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import azure.functions as func
+from azure.core.exceptions import AzureError
+
+from shared.http import HttpError, json_response
+from shared.message_index import IndexQuery, InvalidContinuationError, Position
+from shared.message_log import LogRecord, utcnow
+from shared.services import get_services
+from shared.settings import E164
+from shared.status import Kind, UnknownStatusError, gateway_rank, twilio_rank
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+DEFAULT_WINDOW = timedelta(days=30)
+DIRECTIONS = ("inbound", "outbound")
+_COLLECTION: dict[Kind, str] = {"sms": "messages", "call": "calls"}
+_PARAMETERS = ("direction", "status", "number", "since", "until", "limit", "continuation")
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    query: IndexQuery
+    status: str | None
+    limit: int
+    start: Position | None
+
+
+def _invalid(name: str, message: str) -> HttpError:
+    return HttpError(400, f"invalid_{name}", message, name)
+
+
+def _time(params: dict[str, str], name: str) -> datetime | None:
+    raw = params.get(name)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace(" ", "+"))
+    except ValueError:
+        raise _invalid(name, f"'{name}' must be ISO 8601 like 2026-11-26T09:00:00Z") from None
+    if value.tzinfo is None:
+        raise _invalid(name, f"'{name}' needs a UTC offset (Z or +hh:mm)")
+    return value.astimezone(UTC)
+
+
+def _number(params: dict[str, str]) -> str | None:
+    raw = params.get("number")
+    if raw is None:
+        return None
+    # An unencoded '+' in a query string arrives as a space.
+    number = "+" + raw[1:] if raw.startswith(" ") else raw
+    if not E164.match(number):
+        raise _invalid("number", "'number' must be E.164 like +15551234567 (encode + as %2B)")
+    return number
+
+
+def _status(kind: Kind, params: dict[str, str]) -> str | None:
+    status = params.get("status")
+    if status is None:
+        return None
+    for rank in (gateway_rank, twilio_rank):
+        try:
+            rank(kind, status)
+        except UnknownStatusError:
+            continue
+        return status
+    raise _invalid("status", f"{status!r} is not a status of a {kind}")
+
+
+def _limit(params: dict[str, str]) -> int:
+    raw = params.get("limit")
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT):
+        raise _invalid("limit", f"'limit' must be a whole number from 1 to {MAX_LIMIT}")
+    return int(raw)
+
+
+def parse_list_request(kind: Kind, params: dict[str, str], now: datetime) -> ListRequest:
+    unknown = sorted(set(params) - set(_PARAMETERS) - {"code"})
+    if unknown:
+        raise HttpError(
+            400,
+            "unknown_parameter",
+            f"unknown parameter {unknown[0]!r}; use {', '.join(_PARAMETERS)}",
+            unknown[0],
+        )
+    direction = params.get("direction")
+    if direction is not None and direction not in DIRECTIONS:
+        raise _invalid("direction", "'direction' must be 'inbound' or 'outbound'")
+    until = _time(params, "until") or now
+    since = _time(params, "since") or until - DEFAULT_WINDOW
+    if since > until:
+        raise _invalid("since", "'since' is after 'until'")
+    start = None
+    if "continuation" in params:
+        try:
+            start = Position.from_token(params["continuation"])
+        except InvalidContinuationError:
+            raise _invalid("continuation", "'continuation' is not a token from this API") from None
+    query = IndexQuery(kind, since, until, direction, _number(params))
+    return ListRequest(query, _status(kind, params), _limit(params), start)
+
+
+def _next_link(kind: Kind, params: dict[str, str], position: Position | None) -> str | None:
+    if position is None:
+        return None
+    kept = {key: value for key, value in params.items() if key not in ("code", "continuation")}
+    kept["continuation"] = position.token()
+    return f"/api/{_COLLECTION[kind]}?{urlencode(kept)}"
+
+
+async def _summaries(
+    read: Callable[[str], Awaitable[LogRecord | None]],
+    ids: list[str],
+    kind: Kind,
+    status: str | None,
+) -> list[dict[str, Any]]:
+    records: list[LogRecord | None] = await asyncio.gather(*(read(record_id) for record_id in ids))
+    return [
+        record.public_json()
+        for record in records
+        if record is not None
+        and record.kind == kind
+        and (status is None or record.status == status)
+    ]
+
+
+async def list_records(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
+    params = dict(req.params)
+    try:
+        request = parse_list_request(kind, params, utcnow())
+        services = await get_services()
+        ids, position = await services.index.page(request.query, request.limit, request.start)
+        items = await _summaries(services.log.get, ids, kind, request.status)
+    except HttpError as exc:
+        return exc.response()
+    except AzureError:
+        return HttpError(
+            503, "storage_unavailable", "storage is unavailable; retry later",
+            headers={"Retry-After": "5"},
+        ).response()  # fmt: skip
+    return json_response(
+        {
+            "items": items,
+            "continuation": position.token() if position else None,
+            "next": _next_link(kind, params, position),
+        }
+    )

@@ -1,0 +1,166 @@
+"""A time index of the log, so that lists read a few partitions instead of the whole table.
+
+The log keeps one partition per id, which makes every read and write of one record cheap but
+leaves no order to list by. Table ``MessageIndex`` adds one small row per record, written
+once when the record is created: partition ``<kind>-<yyyymmdd>`` (the UTC day it was
+created), row key ``<inverted microseconds>-<id>``, so a partition reads newest first and a
+time range is a row key range. Direction and numbers are on the row to filter on; the status
+changes too often to copy here and is read from the record's summary.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.data.tables.aio import TableClient
+
+from shared import logs
+from shared.message_log import LogRecord
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_INVERT_FROM = 10**17 - 1
+DAYS_PER_PAGE = 31
+
+
+class InvalidContinuationError(ValueError):
+    """A continuation token this index did not hand out."""
+
+
+@dataclass(frozen=True)
+class IndexQuery:
+    """Newest first, created in [since, until]; direction and number are matched exactly."""
+
+    kind: str
+    since: datetime
+    until: datetime
+    direction: str | None = None
+    number: str | None = None
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the next page starts: a day partition and the last row key already returned."""
+
+    day: date
+    after_row: str | None = None
+
+    def token(self) -> str:
+        raw = json.dumps({"d": self.day.isoformat(), "r": self.after_row}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def from_token(cls, token: str) -> Position:
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+            day, after = date.fromisoformat(data["d"]), data["r"]
+        except (binascii.Error, UnicodeError, ValueError, KeyError, TypeError):
+            raise InvalidContinuationError(token) from None
+        if after is not None and not isinstance(after, str):
+            raise InvalidContinuationError(token)
+        return cls(day, after)
+
+
+def _inverted(at: datetime) -> int:
+    micros = (at - _EPOCH) // timedelta(microseconds=1)
+    return _INVERT_FROM - micros
+
+
+def partition(kind: str, day: date) -> str:
+    return f"{kind}-{day:%Y%m%d}"
+
+
+def row_key(created_at: datetime, record_id: str) -> str:
+    return f"{_inverted(created_at):017d}-{record_id}"
+
+
+def index_entity(record: LogRecord) -> dict[str, Any]:
+    created = record.created_at.astimezone(UTC)
+    entity: dict[str, Any] = {
+        "PartitionKey": partition(record.kind, created.date()),
+        "RowKey": row_key(created, record.id),
+        "id": record.id,
+        "direction": record.direction,
+        "to": record.to,
+        "created_at": created,
+    }
+    if record.from_:
+        entity["from_"] = record.from_
+    return entity
+
+
+class MessageIndex:
+    def __init__(self, table: TableClient) -> None:
+        self._table = table
+
+    async def add(self, record: LogRecord) -> None:
+        """One insert per record, after the record is safely in the log.
+
+        A failure is logged, not raised: the record and its send are fine and only missing
+        from lists, while raising would answer the sender an error for a request that is
+        already accepted.
+        """
+        try:
+            await self._table.create_entity(index_entity(record))
+        except ResourceExistsError:
+            return
+        except AzureError as exc:
+            logs.error("index_write_failed", id=record.id, error=type(exc).__name__)
+
+    async def page(
+        self, query: IndexQuery, limit: int, start: Position | None = None
+    ) -> tuple[list[str], Position | None]:
+        """Up to ``limit`` ids, newest first, and where the next page starts (None: done).
+
+        A page reads at most ``DAYS_PER_PAGE`` day partitions, so a sparse range can give a
+        short (even empty) page with a continuation, as Azure's own list APIs do.
+        """
+        first_day = query.since.astimezone(UTC).date()
+        day = start.day if start else query.until.astimezone(UTC).date()
+        after_row = start.after_row if start else None
+        ids: list[str] = []
+        for _ in range(DAYS_PER_PAGE):
+            if day < first_day:
+                return ids, None
+            last_row: str | None = None
+            async for entity in self._rows(query, day, after_row, limit - len(ids)):
+                ids.append(str(entity["id"]))
+                last_row = str(entity["RowKey"])
+                if len(ids) == limit:
+                    return ids, Position(day, last_row)
+            day, after_row = day - timedelta(days=1), None
+        return ids, (Position(day) if day >= first_day else None)
+
+    def _rows(
+        self, query: IndexQuery, day: date, after_row: str | None, wanted: int
+    ) -> AsyncIterator[dict[str, Any]]:
+        newest = f"{_inverted(query.until.astimezone(UTC)):017d}"
+        past_oldest = f"{_inverted(query.since.astimezone(UTC)) + 1:017d}"
+        clauses = ["PartitionKey eq @pk", "RowKey lt @hi"]
+        parameters: dict[str, Any] = {"pk": partition(query.kind, day), "hi": past_oldest}
+        if after_row is not None:
+            clauses.append("RowKey gt @after")
+            parameters["after"] = max(after_row, newest)
+        else:
+            clauses.append("RowKey ge @lo")
+            parameters["lo"] = newest
+        if query.direction:
+            clauses.append("direction eq @direction")
+            parameters["direction"] = query.direction
+        if query.number:
+            # The SDK substitutes @parameters only in words between spaces.
+            clauses.append("( to eq @number or from_ eq @number )")
+            parameters["number"] = query.number
+        return self._table.query_entities(
+            " and ".join(clauses),
+            parameters=parameters,
+            results_per_page=max(1, min(wanted, 1000)),
+            select=["id", "RowKey"],
+        )

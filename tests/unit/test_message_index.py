@@ -1,0 +1,71 @@
+"""The index's keys and tokens: newest first by plain string order, tokens that round-trip."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from shared.message_index import (
+    InvalidContinuationError,
+    Position,
+    index_entity,
+    partition,
+    row_key,
+)
+from shared.message_log import LogRecord
+
+AT = datetime(2026, 11, 26, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+def record(record_id: str, at: datetime, kind: str = "sms") -> LogRecord:
+    return LogRecord(
+        id=record_id, kind=kind, status="accepted", status_rank=0, to="+15551234567",
+        created_at=at, updated_at=at, from_="+15005550006",
+    )  # fmt: skip
+
+
+def test_later_records_sort_first_by_row_key() -> None:
+    keys = [row_key(AT - timedelta(microseconds=n), "x") for n in (0, 1, 10**6, 10**12)]
+
+    assert keys == sorted(keys)
+
+
+def test_same_instant_records_keep_both_rows() -> None:
+    assert row_key(AT, "a") != row_key(AT, "b")
+
+
+def test_partition_is_kind_and_utc_day() -> None:
+    late_in_tokyo = datetime(2026, 11, 27, 8, 0, tzinfo=UTC).astimezone()
+
+    entity = index_entity(record("r1", late_in_tokyo, kind="call"))
+
+    assert entity["PartitionKey"] == "call-20261127" == partition("call", date(2026, 11, 27))
+    assert (entity["id"], entity["from_"], entity["direction"]) == (
+        "r1",
+        "+15005550006",
+        "outbound",
+    )
+
+
+@pytest.mark.parametrize("position", [Position(date(2026, 1, 2)), Position(AT.date(), "0-x")])
+def test_continuation_token_round_trips(position: Position) -> None:
+    assert Position.from_token(position.token()) == position
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "not-a-token",
+        "%%%",
+        base64.urlsafe_b64encode(b'{"d": "yesterday", "r": null}').decode(),
+        base64.urlsafe_b64encode(b'{"d": "2026-11-26", "r": 5}').decode(),
+        base64.urlsafe_b64encode(b'["2026-11-26"]').decode(),
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+    ],
+)
+def test_foreign_tokens_are_refused_as_invalid(token: str) -> None:
+    with pytest.raises(InvalidContinuationError):
+        Position.from_token(token)
