@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: deps dev test lint typecheck bench clean
+.PHONY: deps dev test lint typecheck bench soak clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: deps lint typecheck
 
 bench: deps
 	$(BIN)/python -m bench
+
+# The delivery promise at scale (SOAK_ARGS="--messages 2000" for a shorter run).
+soak: deps
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .localdev
