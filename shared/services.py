@@ -60,8 +60,13 @@ _lock = asyncio.Lock()
 
 async def _create(settings: Settings) -> Services:
     settings.require("storage")
-    tables = TableServiceClient.from_connection_string(settings.storage_connection)
-    queue = QueueClient.from_connection_string(settings.storage_connection, settings.outbound_queue)
+    # No proxy or netrc lookups from the environment on every request: they cost a thread hop.
+    tables = TableServiceClient.from_connection_string(
+        settings.storage_connection, use_env_settings=False
+    )
+    queue = QueueClient.from_connection_string(
+        settings.storage_connection, settings.outbound_queue, use_env_settings=False
+    )
     try:
         log_table = await tables.create_table_if_not_exists(settings.message_log_table)
         opt_out_table = await tables.create_table_if_not_exists(settings.opt_out_table)
