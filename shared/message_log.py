@@ -1,9 +1,11 @@
 """The log of every message and call, in Azure Table Storage.
 
-One partition per id: a ``summary`` row and one ``event-…`` row per status event. A summary
-change and its event are written in one table transaction, guarded by the summary's ETag, so
-history and summary never disagree and concurrent writers (the worker, Twilio's callbacks)
-never overwrite each other: the loser re-reads and decides again.
+One partition per id: a ``summary`` row that carries its own history (a JSON list of the
+events that moved it), plus an ``event-…`` row for each late event that does not touch the
+summary. A summary change and its event are one single-entity write, guarded by the summary's
+ETag, so history and summary never disagree and concurrent writers (the worker, Twilio's
+callbacks) never overwrite each other: the loser re-reads and decides again. No write is a
+batch: entity-group transactions cost a multipart body each way and most of a send's CPU.
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceNotFoundError
-from azure.data.tables import TableTransactionError, UpdateMode
+from azure.core.exceptions import (
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 SUMMARY = "summary"
@@ -52,7 +58,10 @@ _SUMMARY_FIELDS = [
     "send_at",
     "source",
     "recording_url",
+    "history",
 ]
+# A table string property holds 32K UTF-16 characters; older events give way first.
+MAX_HISTORY_CHARS = 30_000
 
 
 class RecordExistsError(Exception):
@@ -118,6 +127,7 @@ class LogRecord:
     url: str | None = None
     send_at: datetime | None = None
     recording_url: str | None = None
+    history: str | None = field(default=None, compare=False, repr=False)
     etag: str | None = field(default=None, compare=False)
 
     def to_entity(self) -> dict[str, Any]:
@@ -192,6 +202,25 @@ def _event_from_entity(entity: Mapping[str, Any]) -> LogEvent:
     return LogEvent(**{name: entity[name] for name in names if name in entity})
 
 
+def _event_from_json(data: Mapping[str, Any]) -> LogEvent:
+    return _event_from_entity({**data, "at": datetime.fromisoformat(data["at"])})
+
+
+def with_event(record: LogRecord, event: LogEvent) -> LogRecord:
+    """The record with ``event`` appended to its history, within the property's size."""
+    events = json.loads(record.history) if record.history else []
+    events.append(event.as_json())
+    text = json.dumps(events, ensure_ascii=False, separators=(",", ":"))
+    while len(text) > MAX_HISTORY_CHARS and len(events) > 2:
+        del events[1]
+        text = json.dumps(events, ensure_ascii=False, separators=(",", ":"))
+    return replace(record, history=text)
+
+
+def events_of(record: LogRecord) -> list[LogEvent]:
+    return [_event_from_json(data) for data in json.loads(record.history or "[]")]
+
+
 class MessageLog:
     """Persistence for log records; every write is conditional (insert, or ETag match).
 
@@ -204,15 +233,12 @@ class MessageLog:
 
     async def create(self, record: LogRecord, event: LogEvent) -> LogRecord:
         """Inserts a new record; returns it with its ETag, ready for a guarded update."""
+        record = with_event(record, event)
         try:
-            result = await self._table.submit_transaction(
-                [("create", record.to_entity()), ("create", _event_entity(record.id, event))]
-            )
-        except TableTransactionError as exc:
-            if exc.status_code == 409:
-                raise RecordExistsError(record.id) from exc
-            raise
-        return replace(record, etag=result[0].get("etag"))
+            result = await self._table.create_entity(record.to_entity())
+        except ResourceExistsError as exc:
+            raise RecordExistsError(record.id) from exc
+        return replace(record, etag=result.get("etag"))
 
     async def get(self, record_id: str) -> LogRecord | None:
         try:
@@ -221,17 +247,28 @@ class MessageLog:
             return None
         return LogRecord.from_entity(entity)
 
+    async def read(self, record_id: str) -> tuple[LogRecord, list[LogEvent]] | None:
+        """The summary and its whole history, oldest first, in one query."""
+        entities = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": record_id})
+        record: LogRecord | None = None
+        late: list[LogEvent] = []
+        async for entity in entities:
+            if entity["RowKey"] == SUMMARY:
+                record = LogRecord.from_entity(entity)
+            elif str(entity["RowKey"]).startswith(EVENT_PREFIX):
+                late.append(_event_from_entity(entity))
+        if record is None:
+            return None
+        events = events_of(record) + late
+        events.sort(key=lambda event: event.at)
+        return record, events
+
     async def history(self, record_id: str) -> list[LogEvent]:
-        entities = self._table.query_entities(
-            "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
-            parameters={"pk": record_id, "lo": EVENT_PREFIX, "hi": "event."},
-        )
-        rows = [entity async for entity in entities]
-        rows.sort(key=lambda entity: str(entity["RowKey"]))
-        return [_event_from_entity(row) for row in rows]
+        found = await self.read(record_id)
+        return found[1] if found else []
 
     async def delete(self, record_id: str) -> None:
-        """Removes a record and its history: only for undoing an accept that never queued."""
+        """Removes a record and its history."""
         rows = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": record_id})
         async for row in rows:
             await self._table.delete_entity(record_id, row["RowKey"])
@@ -263,22 +300,15 @@ class MessageLog:
             if not change.summary:
                 await self.add_event(record_id, change.event)
                 return record, change
-            updated = replace(record, **change.summary)
-            guard = {
-                "mode": UpdateMode.REPLACE,
-                "etag": record.etag,
-                "match_condition": MatchConditions.IfNotModified,
-            }
+            updated = with_event(replace(record, **change.summary), change.event)
             try:
-                result = await self._table.submit_transaction(
-                    [
-                        ("update", updated.to_entity(), guard),
-                        ("create", _event_entity(record_id, change.event)),
-                    ]
+                result = await self._table.update_entity(
+                    updated.to_entity(),
+                    mode=UpdateMode.REPLACE,
+                    etag=record.etag,
+                    match_condition=MatchConditions.IfNotModified,
                 )
-            except TableTransactionError as exc:
-                if exc.status_code == 412:
-                    continue
-                raise
-            return replace(updated, etag=result[0].get("etag")), change
+            except ResourceModifiedError:
+                continue
+            return replace(updated, etag=result.get("etag")), change
         raise ConcurrentUpdateError(record_id)

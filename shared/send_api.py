@@ -217,10 +217,10 @@ async def read_status(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
         return not_found.response()
     try:
         services = await get_services()
-        record = await services.log.get(record_id)
-        if record is None or not _readable_as(record, kind):
+        found = await services.log.read(record_id)
+        if found is None or not _readable_as(found[0], kind):
             return not_found.response()
-        history = await services.log.history(record_id)
+        record, history = found
     except MisconfiguredError as exc:
         return misconfigured(exc)
     except AzureError as exc:
