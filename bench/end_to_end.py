@@ -7,7 +7,7 @@ process, whose CPU time is read from /proc. The gateway is compared with sending
 (see ``bench.e2e_senders``), its signed webhook with a bare app, its cold import with
 ``azure.functions`` alone. Figures only: nothing here asserts a time.
 
-``python -m bench.end_to_end [--messages N] [--runs R]``
+``python -m bench.end_to_end [--messages N] [--runs R] [--workdir DIR]``
 """
 
 from __future__ import annotations
@@ -397,7 +397,9 @@ def measure(messages: int, runs: int, workdir: Path | None = None) -> Figures:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.end_to_end", description=__doc__)
     parser.add_argument("--messages", type=int, default=500, help="SMS per gateway run")
-    parser.add_argument("--runs", type=int, default=3, help="runs of the cheap measures")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs per measure; the naive sender runs once"
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="keep apps and logs here")
     return parser.parse_args(argv)
 
