@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -84,10 +85,15 @@ def _app_copy(target: Path) -> Path:
 
 @dataclass
 class GatewayRun:
+    """Seconds from the first API request until all were accepted, sent, delivered."""
+
     messages: int
+    accepted_seconds: float
+    sent_seconds: float
     seconds: float
     cpu_seconds: float
     storage: Counter[str]
+    storage_seconds: float
 
 
 @dataclass
@@ -101,6 +107,7 @@ class Figures:
     webhook_gateway: dict[str, float] = field(default_factory=dict)
     webhook_bare: dict[str, float] = field(default_factory=dict)
     webhook_storage: float = 0.0
+    twilio_in_flight: int = 0
     import_app: float = 0.0
     import_functions: float = 0.0
 
@@ -165,44 +172,53 @@ class Bench:
                 self.figures.gateway.append(
                     await self._gateway_run(host_pid, self.figures.messages, f"run{run}")
                 )
-            before = await self._storage_counts()
+            twilio = await self.twilio_proxy.stats(self.http)
+            self.figures.twilio_in_flight = int(twilio["max_in_flight"])
+            before, _ = await self._storage_counts()
             self.figures.webhook_gateway = await self._webhook(self.host_url)
-            during = await self._storage_counts()
+            during, _ = await self._storage_counts()
             during.subtract(before)
             webhooks = WEBHOOK_REQUESTS + WEBHOOK_WARMUP
             self.figures.webhook_storage = sum(during.values()) / webhooks
         finally:
             await asyncio.to_thread(stack.stop)
 
-    async def _storage_counts(self) -> Counter[str]:
+    async def _storage_counts(self) -> tuple[Counter[str], float]:
+        """Requests so far by name, and the seconds they took at Azurite, summed."""
         counts: Counter[str] = Counter()
+        seconds = 0.0
         for proxy in self.proxies:
-            counts.update(await proxy.requests(self.http))
-        return counts
+            stats = await proxy.stats(self.http)
+            counts.update(stats["requests"])
+            seconds += sum(stats["upstream_seconds"].values())
+        return counts, seconds
 
     async def _created(self) -> int:
-        return (await self.twilio_proxy.requests(self.http))[CREATED]
+        return int((await self.twilio_proxy.stats(self.http))["requests"].get(CREATED, 0))
 
     async def _gateway_run(self, host_pid: int, messages: int, label: str) -> GatewayRun:
         marker = f"bench-{self.token}-{label}"
         created = await self._created() + messages
-        storage_before = await self._storage_counts()
+        storage_before, storage_seconds_before = await self._storage_counts()
         cpu_before = cpu_seconds(host_pid)
         started = time.perf_counter()
         await self._post_all(messages, marker)
+        accepted = time.perf_counter() - started
         deadline = started + PATIENCE_SECONDS
         while await self._created() < created:
             if time.perf_counter() > deadline:
                 raise BenchmarkError(f"{label}: not every message reached Twilio")
             await asyncio.sleep(0.02)
+        sent = time.perf_counter() - started
         await self._sim_idle()
         seconds = time.perf_counter() - started
         await asyncio.sleep(1.0)  # the worker's last writes and queue deletes
         cpu = cpu_seconds(host_pid) - cpu_before
-        storage = await self._storage_counts()
+        storage, storage_seconds = await self._storage_counts()
         storage.subtract(storage_before)
+        storage_seconds -= storage_seconds_before
         await self._check_delivered(marker, messages)
-        return GatewayRun(messages, seconds, cpu, +storage)
+        return GatewayRun(messages, accepted, sent, seconds, cpu, +storage, storage_seconds)
 
     async def _post_all(self, messages: int, marker: str) -> None:
         pending = iter(range(messages))
@@ -307,9 +323,10 @@ class _Proxy:
         if self._process is not None:
             stop_process(self._process, timeout=10)
 
-    async def requests(self, http: aiohttp.ClientSession) -> Counter[str]:
+    async def stats(self, http: aiohttp.ClientSession) -> dict[str, Any]:
         async with http.get(f"{self.base_url}/_proxy/stats") as answer:
-            return Counter((await answer.json())["requests"])
+            stats: dict[str, Any] = await answer.json()
+            return stats
 
 
 class _SimulatorOnly(Stack):
@@ -341,6 +358,10 @@ def table(figures: Figures) -> list[str]:
         service = name.split(" ", 1)[0]
         by_service[service] = by_service.get(service, 0.0) + value
     cpu_ms = _median([run.cpu_seconds / run.messages * 1000 for run in runs])
+    busy = _median([run.cpu_seconds / run.seconds * 100 for run in runs])
+    accepted = _median([run.messages / run.accepted_seconds for run in runs])
+    sent = _median([run.messages / run.sent_seconds for run in runs])
+    round_trip = sum(run.storage_seconds for run in runs) / max(1, sum(storage.values()))
     hook, bare = figures.webhook_gateway, figures.webhook_bare
     lines = [
         f"end to end, {figures.messages} SMS, Twilio +{TWILIO_LATENCY_SECONDS * 1000:.0f} ms per "
@@ -350,6 +371,8 @@ def table(figures: Figures) -> list[str]:
         "| measure | value |",
         "|---|---|",
         f"| gateway throughput, API accept -> delivered | {gateway:.1f} SMS/s |",
+        f"| of which: all accepted by the API / all sent to Twilio | "
+        f"{accepted:.1f} / {sent:.1f} SMS/s |",
         f"| naive sender (sync loop, new Client per message) | {naive:.1f} SMS/s |",
         f"| concurrent sender (24 threads, one Client) | {concurrent:.1f} SMS/s |",
         f"| simulator ceiling (24 in flight) | {ceiling:.1f} SMS/s |",
@@ -359,6 +382,9 @@ def table(figures: Figures) -> list[str]:
         f"| storage requests per delivered SMS (table {by_service['table']:.2f}, "
         f"queue {by_service['queue']:.2f}) | {sum(per_sms.values()):.2f} |",
         f"| host CPU per delivered SMS | {cpu_ms:.1f} ms |",
+        f"| host CPU while sending (100% = one core) | {busy:.0f}% |",
+        f"| most Twilio requests in flight from the gateway | {figures.twilio_in_flight} |",
+        f"| mean storage round trip at the proxy (Azurite) | {round_trip * 1000:.1f} ms |",
         f"| signed inbound-SMS webhook p50 / p95 / p99, {e2e_webhooks.CLIENTS} clients | "
         f"{hook['p50'] * 1000:.0f} / {hook['p95'] * 1000:.0f} / {hook['p99'] * 1000:.0f} ms |",
         f"| bare FunctionApp, static TwiML, p50 / p95 / p99 | "

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections import Counter
+import time
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,12 +59,18 @@ class ProxyStats:
     forwarded: int = 0
     faults: Counter[str] = field(default_factory=Counter)
     requests: Counter[str] = field(default_factory=Counter)
+    # Seconds of upstream round trips per classified name; requests handled at once.
+    upstream_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    in_flight: int = 0
+    max_in_flight: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
             "forwarded": self.forwarded,
             "faults": dict(self.faults),
             "requests": dict(self.requests),
+            "upstream_seconds": dict(self.upstream_seconds),
+            "max_in_flight": self.max_in_flight,
         }
 
 
@@ -99,6 +106,15 @@ class FaultProxy(AiohttpServer):
         return self._rng.choice(self.config.faults)
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
+        stats = self.stats
+        stats.in_flight += 1
+        stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+        try:
+            return await self._handle(request)
+        finally:
+            stats.in_flight -= 1
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         if self.config.latency_seconds:
             await asyncio.sleep(self.config.latency_seconds)
         fault = self._pick_fault(request)
@@ -128,6 +144,7 @@ class FaultProxy(AiohttpServer):
         body = await request.read()
         # Byte for byte, so that signed requests (Azure Storage's Shared Key) stay valid.
         url = URL(self.config.upstream.rstrip("/") + request.raw_path, encoded=True)
+        started = time.perf_counter()
         async with self._session.request(
             request.method,
             url,
@@ -143,6 +160,7 @@ class FaultProxy(AiohttpServer):
                     request.method, request.path, request.query, request.headers
                 )
                 self.stats.requests[name] += 1
+                self.stats.upstream_seconds[name] += time.perf_counter() - started
             out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS}
             return web.Response(status=answer.status, body=payload, headers=out)
 

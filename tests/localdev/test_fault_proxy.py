@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
@@ -80,7 +82,13 @@ async def test_without_faults_every_request_is_forwarded(sim: SimulatorServer) -
         ):
             stats = await answer.json()
 
-    assert stats == {"forwarded": 1, "faults": {}, "requests": {}}
+    assert stats == {
+        "forwarded": 1,
+        "faults": {},
+        "requests": {},
+        "upstream_seconds": {},
+        "max_in_flight": 1,
+    }
 
 
 def test_unknown_fault_kind_is_refused() -> None:
@@ -98,3 +106,12 @@ async def test_a_classifier_counts_each_forwarded_request_under_its_name(
 
         assert proxy.stats.requests == {"POST Messages.json": 2}
         assert proxy.stats.as_json()["requests"] == {"POST Messages.json": 2}
+        assert set(proxy.stats.upstream_seconds) == {"POST Messages.json"}
+
+
+async def test_requests_handled_at_once_are_counted(sim: SimulatorServer) -> None:
+    async with FaultProxy(ProxyConfig(sim.base_url, latency_seconds=0.5)) as proxy:
+        await asyncio.gather(create(proxy, sim), create(proxy, sim))
+
+        assert proxy.stats.max_in_flight == 2
+        assert proxy.stats.in_flight == 0
