@@ -17,12 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = 7
 
 
-def median_seconds(code: str, runs: int = RUNS) -> float:
-    """Wall time of a fresh interpreter running ``code``, median of ``runs``."""
+def median_seconds(code: str, runs: int = RUNS, cwd: Path = ROOT) -> float:
+    """Wall time of a fresh interpreter running ``code`` in ``cwd``, median of ``runs``."""
     timings = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-c", code], cwd=cwd, check=True, capture_output=True)
         timings.append(time.perf_counter() - started)
     return statistics.median(timings)
 

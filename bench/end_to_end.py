@@ -7,7 +7,7 @@ process, whose CPU time is read from /proc. The gateway is compared with sending
 (see ``bench.e2e_senders``), its signed webhook with a bare app, its cold import with
 ``azure.functions`` alone. Figures only: nothing here asserts a time.
 
-``python -m bench.end_to_end [--messages N] [--runs R] [--workdir DIR]``
+``python -m bench.end_to_end [--messages N] [--runs R] [--workdir DIR] [--app-source DIR]``
 """
 
 from __future__ import annotations
@@ -73,13 +73,13 @@ def _through(connection_string: str, table_url: str, queue_url: str) -> str:
     return ";".join(out) + ";"
 
 
-def _app_copy(target: Path) -> Path:
+def _app_copy(source: Path, target: Path) -> Path:
     for module in ("function_app.py", "reminder_twiml.py"):
-        shutil.copy(PROJECT_ROOT / module, target / module)
+        shutil.copy(source / module, target / module)
     shutil.copytree(
-        PROJECT_ROOT / "shared", target / "shared", ignore=shutil.ignore_patterns("__pycache__")
+        source / "shared", target / "shared", ignore=shutil.ignore_patterns("__pycache__")
     )
-    shutil.copy(PROJECT_ROOT / "host.json", target / "host.json")
+    shutil.copy(source / "host.json", target / "host.json")
     return target
 
 
@@ -113,9 +113,10 @@ class Figures:
 
 
 class Bench:
-    def __init__(self, figures: Figures, workdir: Path) -> None:
+    def __init__(self, figures: Figures, workdir: Path, app_source: Path) -> None:
         self.figures = figures
         self.workdir = workdir
+        self.app_source = app_source
         self.token = secrets.token_hex(3)
 
     async def run(self) -> None:
@@ -157,7 +158,7 @@ class Bench:
         app_dir = self.workdir / "gateway"
         app_dir.mkdir()
         stack = Stack(
-            app_dir=_app_copy(app_dir),
+            app_dir=_app_copy(self.app_source, app_dir),
             host_port=host_port,
             settings=settings,
             function_key=FUNCTION_KEY,
@@ -406,17 +407,20 @@ def table(figures: Figures) -> list[str]:
     return lines
 
 
-def measure(messages: int, runs: int, workdir: Path | None = None) -> Figures:
-    """``workdir`` keeps the app copies and the processes' logs; by default they are removed."""
+def measure(
+    messages: int, runs: int, workdir: Path | None = None, app_source: Path = PROJECT_ROOT
+) -> Figures:
+    """``workdir`` keeps the app copies and the processes' logs; by default they are removed.
+    ``app_source`` is the app measured, e.g. an older commit's ``git archive``."""
     figures = Figures(messages=messages, runs=runs)
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
-        asyncio.run(Bench(figures, workdir).run())
+        asyncio.run(Bench(figures, workdir, app_source).run())
     else:
         with tempfile.TemporaryDirectory(prefix="bench-e2e-") as temporary:
-            asyncio.run(Bench(figures, Path(temporary)).run())
-    figures.import_app = median_seconds("import function_app", IMPORT_RUNS)
-    figures.import_functions = median_seconds("import azure.functions", IMPORT_RUNS)
+            asyncio.run(Bench(figures, Path(temporary), app_source).run())
+    figures.import_app = median_seconds("import function_app", IMPORT_RUNS, app_source)
+    figures.import_functions = median_seconds("import azure.functions", IMPORT_RUNS, app_source)
     return figures
 
 
@@ -427,12 +431,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--runs", type=int, default=3, help="runs per measure; the naive sender runs once"
     )
     parser.add_argument("--workdir", type=Path, default=None, help="keep apps and logs here")
+    parser.add_argument(
+        "--app-source", type=Path, default=PROJECT_ROOT, help="the app to measure; default: ."
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    for line in table(measure(args.messages, args.runs, args.workdir)):
+    for line in table(measure(args.messages, args.runs, args.workdir, args.app_source)):
         print(line)
 
 
