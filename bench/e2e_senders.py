@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import aiohttp
-from requests.adapters import HTTPAdapter
+from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from twilio.rest import Client
 
 IN_FLIGHT = 24
@@ -28,11 +28,11 @@ class TwilioTarget:
     auth_token: str
     from_number: str
 
-    def client(self, pool_size: int = 10) -> Client:
+    def client(self, pool_size: int = DEFAULT_POOLSIZE) -> Client:
         client = Client(self.account_sid, self.auth_token)
         client.api.base_url = self.base_url
         session = client.http_client.session
-        if session is not None and pool_size > 10:
+        if session is not None and pool_size > DEFAULT_POOLSIZE:
             session.mount("http://", HTTPAdapter(pool_maxsize=pool_size))
         return client
 

@@ -3,6 +3,7 @@
 The counting proxy in front of Azurite uses these to tell what an app costs in storage
 transactions (what Azure bills and throttles), without the app counting anything itself.
 Paths are path-style, as Azurite serves them: ``/<account>/<table or queue>...``.
+In front of anything else (the Twilio simulator), requests are named by method and path end.
 """
 
 from __future__ import annotations
