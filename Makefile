@@ -30,8 +30,9 @@ typecheck: $(BIN)/.installed
 test: deps lint typecheck
 	$(BIN)/python -m pytest
 
+# e.g. make bench BENCH_ARGS="--messages 200 --runs 1"
 bench: deps
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # The delivery promise at scale (SOAK_ARGS="--messages 2000" for a shorter run).
 soak: deps

@@ -1,6 +1,8 @@
-"""``python -m bench``: every benchmark, one after the other."""
+"""``python -m bench [--messages N]``: every benchmark, one after the other."""
 
-from bench import cold_import, list_page, worker_throughput
+import sys
+
+from bench import cold_import, end_to_end, list_page, worker_throughput
 
 if __name__ == "__main__":
     worker_throughput.main()
@@ -8,3 +10,5 @@ if __name__ == "__main__":
     cold_import.main()
     print()
     list_page.main()
+    print()
+    end_to_end.main(sys.argv[1:])

@@ -17,21 +17,22 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = 7
 
 
-def _median_seconds(code: str) -> float:
+def median_seconds(code: str, runs: int = RUNS, cwd: Path = ROOT) -> float:
+    """Wall time of a fresh interpreter running ``code`` in ``cwd``, median of ``runs``."""
     timings = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+        subprocess.run([sys.executable, "-c", code], cwd=cwd, check=True, capture_output=True)
         timings.append(time.perf_counter() - started)
     return statistics.median(timings)
 
 
 def main() -> None:
-    baseline = _median_seconds(
+    baseline = median_seconds(
         "import function_app; from twilio.rest import Client; c = Client('AC', 't'); "
         "c.messages; c.calls"
     )
-    app_only = _median_seconds("import function_app")
+    app_only = median_seconds("import function_app")
     print(f"cold import, median of {RUNS} fresh interpreters")
     print(f"  function_app + REST client (baseline): {baseline * 1000:7.0f} ms")
     print(f"  function_app as deployed:              {app_only * 1000:7.0f} ms")

@@ -125,6 +125,13 @@ class Stack:
                 log_file.close()
             self._processes.remove(entry)
 
+    def pid(self, name: str) -> int:
+        """The process id of a running part, e.g. to read its CPU time from /proc."""
+        for part, process, _ in self._processes:
+            if part == name:
+                return process.pid
+        raise LookupError(f"no running part named {name!r}")
+
     def poll(self) -> str | None:
         """The name of a part that has exited, if any."""
         for name, process, _ in self._processes:

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from localdev.fault_proxy.proxy import FAULTS, FaultProxy, ProxyConfig
+from localdev.storage_requests import CLASSIFIERS
 
 log = logging.getLogger("localdev.fault_proxy")
 
@@ -24,6 +25,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
     parser.add_argument("--hang-seconds", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--count",
+        choices=sorted(CLASSIFIERS),
+        default=None,
+        help="count requests by operation, shown at /_proxy/stats",
+    )
     return parser.parse_args(argv)
 
 
@@ -35,6 +42,7 @@ async def serve(args: argparse.Namespace) -> None:
         latency_seconds=args.latency,
         hang_seconds=args.hang_seconds,
         seed=args.seed,
+        classify=CLASSIFIERS[args.count] if args.count else None,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -2,6 +2,10 @@
 and Twilio fail: refused before anything happens (429, 500, 503), accepted and then answered
 500, accepted and then silent past the client's timeout, accepted and then the connection
 dropped. Latency can be added to every request. Nothing here knows what a message is.
+
+With a ``classify`` function it also counts every answered request under the name it gives
+(see ``localdev.storage_requests``): in front of Azurite, that is what an app costs in storage
+transactions, counted outside the app.
 """
 
 from __future__ import annotations
@@ -9,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections import Counter
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from yarl import URL
 
 from localdev.aiohttp_server import AiohttpServer
 
@@ -28,6 +35,9 @@ FAULTS: dict[str, tuple[bool, int | None]] = {
     "created_then_drop": (False, None),
 }
 _CODES = {429: 20429, 500: 20500, 503: 20503}
+# (method, path, query, headers) -> the name a request is counted under.
+Classifier = Callable[[str, str, Mapping[str, str], Mapping[str, str]], str]
+_NOT_ADDED = frozenset({"Content-Type", "Accept-Encoding"})
 _HOP_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
 
@@ -41,15 +51,27 @@ class ProxyConfig:
     seed: int | None = None
     # Which requests may be faulted: POSTs whose path ends with one of these.
     fault_paths: tuple[str, ...] = ("/Messages.json", "/Calls.json")
+    classify: Classifier | None = None
 
 
 @dataclass
 class ProxyStats:
     forwarded: int = 0
     faults: Counter[str] = field(default_factory=Counter)
+    requests: Counter[str] = field(default_factory=Counter)
+    # Seconds of upstream round trips per classified name; requests handled at once.
+    upstream_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    in_flight: int = 0
+    max_in_flight: int = 0
 
     def as_json(self) -> dict[str, Any]:
-        return {"forwarded": self.forwarded, "faults": dict(self.faults)}
+        return {
+            "forwarded": self.forwarded,
+            "faults": dict(self.faults),
+            "requests": dict(self.requests),
+            "upstream_seconds": dict(self.upstream_seconds),
+            "max_in_flight": self.max_in_flight,
+        }
 
 
 class FaultProxy(AiohttpServer):
@@ -84,6 +106,15 @@ class FaultProxy(AiohttpServer):
         return self._rng.choice(self.config.faults)
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
+        stats = self.stats
+        stats.in_flight += 1
+        stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+        try:
+            return await self._handle(request)
+        finally:
+            stats.in_flight -= 1
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         if self.config.latency_seconds:
             await asyncio.sleep(self.config.latency_seconds)
         fault = self._pick_fault(request)
@@ -111,12 +142,25 @@ class FaultProxy(AiohttpServer):
             )
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
         body = await request.read()
-        url = self.config.upstream.rstrip("/") + request.path_qs
+        # Byte for byte, so that signed requests (Azure Storage's Shared Key) stay valid.
+        url = URL(self.config.upstream.rstrip("/") + request.raw_path, encoded=True)
+        started = time.perf_counter()
         async with self._session.request(
-            request.method, url, headers=headers, data=body, allow_redirects=False
+            request.method,
+            url,
+            headers=headers,
+            data=body or None,
+            allow_redirects=False,
+            skip_auto_headers=_NOT_ADDED,
         ) as answer:
             payload = await answer.read()
             self.stats.forwarded += 1
+            if self.config.classify is not None:
+                name = self.config.classify(
+                    request.method, request.path, request.query, request.headers
+                )
+                self.stats.requests[name] += 1
+                self.stats.upstream_seconds[name] += time.perf_counter() - started
             out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS}
             return web.Response(status=answer.status, body=payload, headers=out)
 

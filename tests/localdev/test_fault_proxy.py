@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
 from localdev.fault_proxy import FaultProxy, ProxyConfig
+from localdev.storage_requests import classify_by_name
 from localdev.twilio_sim import SimulatorServer
 
 SENDER = "+15005550006"
@@ -79,9 +82,36 @@ async def test_without_faults_every_request_is_forwarded(sim: SimulatorServer) -
         ):
             stats = await answer.json()
 
-    assert stats == {"forwarded": 1, "faults": {}}
+    assert stats == {
+        "forwarded": 1,
+        "faults": {},
+        "requests": {},
+        "upstream_seconds": {},
+        "max_in_flight": 1,
+    }
 
 
 def test_unknown_fault_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="faults must be among"):
         FaultProxy(ProxyConfig(upstream="http://127.0.0.1:9", faults=("gremlins",)))
+
+
+async def test_a_classifier_counts_each_forwarded_request_under_its_name(
+    sim: SimulatorServer,
+) -> None:
+    config = ProxyConfig(sim.base_url, classify=classify_by_name)
+    async with FaultProxy(config) as proxy:
+        await create(proxy, sim)
+        await create(proxy, sim)
+
+        assert proxy.stats.requests == {"POST Messages.json": 2}
+        assert proxy.stats.as_json()["requests"] == {"POST Messages.json": 2}
+        assert set(proxy.stats.upstream_seconds) == {"POST Messages.json"}
+
+
+async def test_requests_handled_at_once_are_counted(sim: SimulatorServer) -> None:
+    async with FaultProxy(ProxyConfig(sim.base_url, latency_seconds=0.5)) as proxy:
+        await asyncio.gather(create(proxy, sim), create(proxy, sim))
+
+        assert proxy.stats.max_in_flight == 2
+        assert proxy.stats.in_flight == 0
