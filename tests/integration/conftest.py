@@ -54,6 +54,7 @@ def gateway_env(storage_connection_string: str) -> dict[str, str]:
         "OUTBOUND_QUEUE": f"outbound-{suffix}",
         "MESSAGE_LOG_TABLE": f"MessageLog{suffix}",
         "OPT_OUT_TABLE": f"OptOuts{suffix}",
+        "MESSAGE_INDEX_TABLE": f"MessageIndex{suffix}",
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": FROM_NUMBER,
