@@ -18,16 +18,20 @@ from urllib.parse import urlencode
 import azure.functions as func
 from azure.core.exceptions import AzureError
 
-from shared.http import HttpError, json_response
+from shared.http import HttpError, json_response, misconfigured
 from shared.message_index import IndexQuery, InvalidContinuationError, Position
 from shared.message_log import LogRecord, utcnow
 from shared.services import get_services
-from shared.settings import E164
+from shared.settings import E164, MisconfiguredError
 from shared.status import Kind, UnknownStatusError, gateway_rank, twilio_rank
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 DEFAULT_WINDOW = timedelta(days=30)
+# The index's row keys count microseconds back from about the year 5138, and nothing is
+# logged before 1970: times outside this range are clamped to it, never overflow.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 DIRECTIONS = ("inbound", "outbound")
 _COLLECTION: dict[Kind, str] = {"sms": "messages", "call": "calls"}
 _PARAMETERS = ("direction", "status", "number", "since", "until", "limit", "continuation")
@@ -55,7 +59,12 @@ def _time(params: dict[str, str], name: str) -> datetime | None:
         raise _invalid(name, f"'{name}' must be ISO 8601 like 2026-11-26T09:00:00Z") from None
     if value.tzinfo is None:
         raise _invalid(name, f"'{name}' needs a UTC offset (Z or +hh:mm)")
-    return value.astimezone(UTC)
+    # Compared by year first: converting a time at either end of datetime's range overflows.
+    if value.year < EARLIEST.year:
+        return EARLIEST
+    if value.year >= LATEST.year:
+        return LATEST
+    return min(max(value.astimezone(UTC), EARLIEST), LATEST)
 
 
 def _number(params: dict[str, str]) -> str | None:
@@ -86,7 +95,8 @@ def _limit(params: dict[str, str]) -> int:
     raw = params.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT):
+    # The length check comes first: int() refuses strings over 4300 digits with a ValueError.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and 1 <= int(raw) <= MAX_LIMIT):
         raise _invalid("limit", f"'limit' must be a whole number from 1 to {MAX_LIMIT}")
     return int(raw)
 
@@ -104,7 +114,7 @@ def parse_list_request(kind: Kind, params: dict[str, str], now: datetime) -> Lis
     if direction is not None and direction not in DIRECTIONS:
         raise _invalid("direction", "'direction' must be 'inbound' or 'outbound'")
     until = _time(params, "until") or now
-    since = _time(params, "since") or until - DEFAULT_WINDOW
+    since = _time(params, "since") or max(until - DEFAULT_WINDOW, EARLIEST)
     if since > until:
         raise _invalid("since", "'since' is after 'until'")
     start = None
@@ -150,6 +160,8 @@ async def list_records(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
         items = await _summaries(services.log.get, ids, kind, request.status)
     except HttpError as exc:
         return exc.response()
+    except MisconfiguredError as exc:
+        return misconfigured(exc)
     except AzureError:
         return HttpError(
             503, "storage_unavailable", "storage is unavailable; retry later",

@@ -29,6 +29,7 @@ REQUESTS: dict[str, tuple[str, Callable[[], func.HttpRequest]]] = {
     "send_sms": ("send_message", lambda: api_post("messages", {"to": CALLER, "body": "hi"})),
     "place_call": ("place_call", lambda: api_post("calls", {"to": CALLER, "say": "hi"})),
     "read_status": ("get_message", lambda: api_get("messages/nope", {"id": "nope"})),
+    "list_messages": ("list_messages", lambda: api_get("messages", {})),
     "incoming_sms": (
         "twilio_sms",
         lambda: signed("/api/twilio/sms", {"MessageSid": "SM" + "8" * 32, "From": CALLER}),
@@ -49,7 +50,7 @@ REQUESTS: dict[str, tuple[str, Callable[[], func.HttpRequest]]] = {
     ),
 }
 VOICE = {"incoming_call", "menu_choice", "voicemail"}
-WORKS = {"send_sms": 202, "place_call": 202, "read_status": 404}
+WORKS = {"send_sms": 202, "place_call": 202, "read_status": 404, "list_messages": 200}
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,9 @@ SCENARIOS = {
         {"VOICE_MENU": '{"1": {"dance": "now"}}'}, "VOICE_MENU", VOICE
     ),
     "twilio_from_number_not_e164": Scenario(
-        {"TWILIO_FROM_NUMBER": "555"}, "TWILIO_FROM_NUMBER", set(REQUESTS) - {"read_status"}
+        {"TWILIO_FROM_NUMBER": "555"},
+        "TWILIO_FROM_NUMBER",
+        set(REQUESTS) - {"read_status", "list_messages"},
     ),
     "log_message_bodies_not_a_flag": Scenario(
         {"LOG_MESSAGE_BODIES": "maybe"}, "LOG_MESSAGE_BODIES", set(REQUESTS) - {"twiml_message"}

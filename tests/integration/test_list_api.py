@@ -285,3 +285,20 @@ async def test_inbound_call_without_a_status_callback_is_finished_by_a_status_ch
     record = await gateway.services.log.get(sid)
     assert record is not None and record.status == "completed"
     assert gateway.twilio.requests[-1].path.endswith(f"/Calls/{sid}.json")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"since": "0001-01-01T00:00:00+01:00"},
+        {"since": "0001-01-01T00:00:00Z", "until": "0001-01-02T00:00:00Z"},
+        {"until": "9999-12-31T23:59:59-01:00"},
+        {"limit": "9" * 5000},
+    ],
+)
+async def test_times_and_limits_at_the_ends_of_their_range_never_fail_the_list(
+    gateway: Gateway, query: dict[str, str]
+) -> None:
+    status, body = await listing("sms", **query)
+
+    assert status in (200, 400), body
