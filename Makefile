@@ -1,9 +1,12 @@
 # Two commands do all the set-up: `make dev` (the whole loop locally) and `make test`.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
+# test-py313 runs the whole suite again in its own venv on Python 3.13 (the newest the
+# Functions Python worker runs): python3.13 on PATH, else one pyenv built, else PYTHON313=...
+PYTHON313 ?= $(firstword $(foreach p,python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13),$(shell $(p) -c 'print("$(p)")' 2>/dev/null)))
 BIN := $(VENV)/bin
 
-.PHONY: deps dev test lint typecheck bench soak clean
+.PHONY: deps dev test test-py313 lint typecheck bench soak clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +33,10 @@ typecheck: $(BIN)/.installed
 test: deps lint typecheck
 	$(BIN)/python -m pytest
 
+test-py313:
+	@test -n "$(PYTHON313)" || { echo "test-py313: no Python 3.13 found; set PYTHON313=/path/to/python3.13" >&2; exit 1; }
+	$(MAKE) test PYTHON=$(PYTHON313) VENV=.venv-py313
+
 bench: deps
 	$(BIN)/python -m bench
 
@@ -38,4 +45,4 @@ soak: deps
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .localdev
+	rm -rf .venv .venv-py313 node_modules .pytest_cache .mypy_cache .ruff_cache .localdev
