@@ -116,6 +116,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     PUBLIC_BASE_URL: 'https://${functionApp.properties.defaultHostName}'
     TRUST_FORWARDED_HEADERS: 'false'
     SEND_LEASE_SECONDS: '120'
+    STATUS_CHECK_SECONDS: '60'
     SMS_AUTO_REPLY: ''
     VOICE_MODE: ''
     VOICE_GREETING: ''
