@@ -1,11 +1,14 @@
 """The Python worker for 3.13 and later (``azure-functions-runtime``) indexes every function.
 
-It runs on Python 3.13+ only, so this runs under ``make test-py313``.
+It runs on Python 3.13+ only, so this runs under ``make test-py313``, which points
+``RUNTIME_INDEX_PYTHON`` at a venv holding ``requirements.txt`` alone (as Azure installs it)
+plus the worker.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +29,11 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def indexed() -> dict[str, dict[str, Any]]:
     result = subprocess.run(
-        [sys.executable, "-m", "tests.support.runtime_index"],
+        [
+            os.environ.get("RUNTIME_INDEX_PYTHON", sys.executable),
+            "-m",
+            "tests.support.runtime_index",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
