@@ -1,9 +1,9 @@
 """Azure Monitor through OpenTelemetry, switched on by ``APPLICATIONINSIGHTS_CONNECTION_STRING``.
 
 ``host.json`` sets ``telemetryMode: OpenTelemetry`` for the host; this configures the worker
-side: the ``gateway`` logger's records (with their flat attributes), the app's spans and the
-Azure SDK's. Without the connection string nothing is imported, so local runs and tests stay
-quiet and a cold start pays nothing. Entra ID authentication to Application Insights (local
+side: the ``gateway`` logger's records (with their flat attributes) and the app's spans.
+Without the connection string nothing is imported, so local runs and tests stay quiet and a
+cold start pays nothing. Entra ID authentication to Application Insights (local
 auth off) is read by the exporter itself from ``APPLICATIONINSIGHTS_AUTHENTICATION_STRING``.
 """
 
@@ -17,6 +17,10 @@ from shared import logs
 CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 # Set, the Python worker configures Azure Monitor itself before loading the app.
 WORKER_CONFIGURES = "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"
+
+# Their spans carry request URLs, and the opt-out table is keyed by phone number: a URL would
+# put a number into telemetry unmasked.
+UNINSTRUMENTED = ("azure_sdk", "requests", "urllib", "urllib3", "httpx")
 
 _configured = False
 
@@ -32,7 +36,11 @@ def configure_azure_monitor_if_enabled(env: Mapping[str, str] = os.environ) -> b
         return False
     from azure.monitor.opentelemetry import configure_azure_monitor
 
-    configure_azure_monitor(connection_string=connection_string, logger_name=logs.logger.name)
+    configure_azure_monitor(
+        connection_string=connection_string,
+        logger_name=logs.logger.name,
+        instrumentation_options={name: {"enabled": False} for name in UNINSTRUMENTED},
+    )
     _configured = True
     logs.info("telemetry_configured", exporter="azure_monitor")
     return True

@@ -36,7 +36,21 @@ def test_connection_string_configures_azure_monitor_for_the_gateway_logger(
         {"APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION_STRING}
     )
 
-    assert configure_calls == [{"connection_string": CONNECTION_STRING, "logger_name": "gateway"}]
+    (call,) = configure_calls
+    assert (call["connection_string"], call["logger_name"]) == (CONNECTION_STRING, "gateway")
+
+
+def test_instrumentations_that_record_urls_stay_off(
+    configure_calls: list[dict[str, Any]],
+) -> None:
+    """The opt-out table is keyed by phone number, so storage URLs would carry numbers."""
+    telemetry.configure_azure_monitor_if_enabled(
+        {"APPLICATIONINSIGHTS_CONNECTION_STRING": CONNECTION_STRING}
+    )
+
+    options = configure_calls[0]["instrumentation_options"]
+    assert options["azure_sdk"] == {"enabled": False}
+    assert options["requests"] == {"enabled": False}
 
 
 def test_configuration_happens_once_per_process(configure_calls: list[dict[str, Any]]) -> None:
