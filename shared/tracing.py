@@ -45,7 +45,10 @@ def stamped(request: OutboundRequest) -> OutboundRequest:
 
 
 def _queued_traceparent(msg: func.QueueMessage) -> str | None:
-    """The message's own trace context; a message the worker will reject has none."""
+    """The message's own trace context; a message the worker will reject has none.
+
+    The span must be open before the worker starts, so the text is decoded here too: the
+    worker's own decoding stays untouched, at the cost of parsing a small document twice."""
     try:
         document = decode_queue_text(msg.get_body())
     except ValueError:
