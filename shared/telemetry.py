@@ -36,11 +36,16 @@ def configure_azure_monitor_if_enabled(env: Mapping[str, str] = os.environ) -> b
         return False
     from azure.monitor.opentelemetry import configure_azure_monitor
 
-    configure_azure_monitor(
-        connection_string=connection_string,
-        logger_name=logs.logger.name,
-        instrumentation_options={name: {"enabled": False} for name in UNINSTRUMENTED},
-    )
+    try:
+        configure_azure_monitor(
+            connection_string=connection_string,
+            logger_name=logs.logger.name,
+            instrumentation_options={name: {"enabled": False} for name in UNINSTRUMENTED},
+        )
+    except ValueError as exc:
+        # A telemetry mistake must not stop the app from indexing and sending.
+        logs.error("telemetry_not_configured", setting=CONNECTION_STRING, reason=str(exc))
+        return False
     _configured = True
     logs.info("telemetry_configured", exporter="azure_monitor")
     return True

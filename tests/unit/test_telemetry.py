@@ -87,6 +87,25 @@ def test_worker_that_configures_telemetry_itself_is_left_to_it(
     assert configure_calls == []
 
 
+def test_malformed_connection_string_is_logged_and_the_app_still_loads() -> None:
+    env = {**os.environ, "APPLICATIONINSIGHTS_CONNECTION_STRING": "not-a-connection-string"}
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import function_app; print(len(function_app.app.get_functions()))"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+
+    assert int(result.stdout) > 0
+    assert "telemetry_not_configured setting=APPLICATIONINSIGHTS_CONNECTION_STRING" in (
+        result.stderr
+    )
+
+
 def test_importing_the_app_without_application_insights_loads_no_telemetry_or_identity() -> None:
     env = {
         key: value
