@@ -137,6 +137,7 @@ module api 'app/api.bicep' = {
     twilioMessagingServiceSid: twilioMessagingServiceSid
     outboundQueueName: storage.outputs.outboundQueueName
     messageLogTableName: storage.outputs.messageLogTableName
+    messageIndexTableName: storage.outputs.messageIndexTableName
     optOutTableName: storage.outputs.optOutTableName
   }
   // The identity needs its roles before the app starts: Key Vault references and storage.

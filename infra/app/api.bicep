@@ -15,6 +15,7 @@ param instanceMemoryMB int = 2048
 param maximumInstanceCount int = 100
 param outboundQueueName string
 param messageLogTableName string
+param messageIndexTableName string
 param optOutTableName string
 param twilioAccountSid string
 param twilioAuthTokenSecretUri string
@@ -103,6 +104,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     PYTHON_ENABLE_OPENTELEMETRY: 'true'
     OUTBOUND_QUEUE: outboundQueueName
     MESSAGE_LOG_TABLE: messageLogTableName
+    MESSAGE_INDEX_TABLE: messageIndexTableName
     OPT_OUT_TABLE: optOutTableName
     LOG_MESSAGE_BODIES: 'true'
     TWILIO_ACCOUNT_SID: twilioAccountSid
@@ -125,6 +127,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     VOICE_LANGUAGE: ''
     VOICE_MENU_PROMPT: ''
     VOICE_MENU: ''
+    VOICE_NO_CHOICE: ''
+    VOICE_INVALID_CHOICE: ''
+    VOICE_VOICEMAIL_PROMPT: ''
+    VOICE_GOODBYE: ''
   }
 }
 

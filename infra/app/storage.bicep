@@ -4,6 +4,7 @@ param tags object = {}
 param deploymentStorageContainerName string
 param outboundQueueName string = 'outbound'
 param messageLogTableName string = 'MessageLog'
+param messageIndexTableName string = 'MessageIndex'
 param optOutTableName string = 'OptOuts'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -66,6 +67,12 @@ resource messageLogTable 'Microsoft.Storage/storageAccounts/tableServices/tables
   name: messageLogTableName
 }
 
+// The time index behind GET /api/messages and GET /api/calls.
+resource messageIndexTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: messageIndexTableName
+}
+
 resource optOutTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: tableService
   name: optOutTableName
@@ -74,4 +81,5 @@ resource optOutTable 'Microsoft.Storage/storageAccounts/tableServices/tables@202
 output name string = storage.name
 output outboundQueueName string = outboundQueue.name
 output messageLogTableName string = messageLogTable.name
+output messageIndexTableName string = messageIndexTable.name
 output optOutTableName string = optOutTable.name

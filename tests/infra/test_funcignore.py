@@ -64,8 +64,14 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def app_files(root: Path) -> set[str]:
-    shared = {path.relative_to(root).as_posix() for path in (root / "shared").glob("*.py")}
-    return {"function_app.py", "host.json", "requirements.txt", *shared}
+    """The app's Python modules at the top, host.json, requirements.txt and all of shared/."""
+    modules = {path.name for path in root.glob("*.py")}
+    shared = {
+        path.relative_to(root).as_posix()
+        for path in (root / "shared").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    return {"host.json", "requirements.txt", *modules, *shared}
 
 
 def test_func_packages_only_the_app(checkout: Path) -> None:
