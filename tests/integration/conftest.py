@@ -53,6 +53,7 @@ def gateway_env(storage_connection_string: str) -> dict[str, str]:
         "AzureWebJobsStorage": storage_connection_string,
         "OUTBOUND_QUEUE": f"outbound-{suffix}",
         "MESSAGE_LOG_TABLE": f"MessageLog{suffix}",
+        "MESSAGE_INDEX_TABLE": f"MessageIndex{suffix}",
         "OPT_OUT_TABLE": f"OptOuts{suffix}",
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,

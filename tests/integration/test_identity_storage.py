@@ -53,6 +53,7 @@ def identity_env(keyless_azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> d
         "AzureWebJobsStorage__clientId": "00000000-0000-0000-0000-0000000000c1",
         "OUTBOUND_QUEUE": f"outbound-{suffix}",
         "MESSAGE_LOG_TABLE": f"MessageLog{suffix}",
+        "MESSAGE_INDEX_TABLE": f"MessageIndex{suffix}",
         "OPT_OUT_TABLE": f"OptOuts{suffix}",
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
