@@ -15,10 +15,11 @@ Your own TwiML (example):     reminder_twiml.py, /api/twiml/reminder (+ its prev
 import azure.functions as func
 
 import reminder_twiml
-from shared import logs
+from shared import logs, telemetry
 from shared.settings import get_settings
 
 logs.install_number_masking()
+telemetry.configure_azure_monitor_if_enabled()
 get_settings()  # never raises: reports every bad or unsafe setting once, at start-up
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -80,9 +81,10 @@ async def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.queue_trigger(arg_name="msg", queue_name="%OUTBOUND_QUEUE%", connection="AzureWebJobsStorage")
 async def outbound_worker(msg: func.QueueMessage) -> None:
-    from shared import worker
+    from shared import tracing, worker
 
-    await worker.process(msg)
+    with tracing.continue_trace(msg):
+        await worker.process(msg)
 
 
 @app.route(route="twilio/status", methods=["POST"], auth_level=TWILIO)

@@ -36,6 +36,7 @@ class Azurite:
     table_port: int = 0
     in_memory: bool = True
     log_path: Path | None = None
+    extra_args: tuple[str, ...] = ()
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     def start(self) -> Azurite:
@@ -60,6 +61,7 @@ class Azurite:
             workspace = PROJECT_ROOT / ".localdev" / "azurite"
             workspace.mkdir(parents=True, exist_ok=True)
             args += ["--location", str(workspace)]
+        args += self.extra_args
         out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         self._process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
         for port in (self.blob_port, self.queue_port, self.table_port):

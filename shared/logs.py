@@ -1,7 +1,9 @@
 """Structured log lines with masked phone numbers and no secrets.
 
-Each line reads ``event key=value ...`` for people and carries the same fields as
-``custom_dimensions`` for Application Insights. Numbers are also masked in every other
+Each line reads ``event key=value ...`` for people and carries the same fields as flat
+attributes of the record (``extra``), which OpenTelemetry exports as the log's attributes; a
+field named like a ``LogRecord`` attribute (``name``, ``module``...) gets a trailing ``_``.
+Numbers are also masked in every other
 logger's records (twilio's HTTP client, the Azure SDK), whatever shape they come in.
 """
 
@@ -46,6 +48,7 @@ def mask_numbers_in(text: str) -> str:
 
 
 _MASKED_FIELDS = frozenset({"to", "from_", "from", "number", "forward_to"})
+_RESERVED = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
 def _masked(key: str, value: Any) -> Any:
@@ -53,13 +56,16 @@ def _masked(key: str, value: Any) -> Any:
         return mask_number(str(value))
     if isinstance(value, str):
         return mask_numbers_in(value)
-    return value
+    if isinstance(value, bool | int | float):
+        return value
+    return mask_numbers_in(str(value))
 
 
 def log(level: int, event: str, **fields: Any) -> None:
     clean = {key: _masked(key, value) for key, value in fields.items() if value is not None}
     text = " ".join([event, *(f"{key}={value}" for key, value in clean.items())])
-    logger.log(level, text, extra={"custom_dimensions": {"event": event, **clean}})
+    attributes = {f"{key}_" if key in _RESERVED else key: value for key, value in clean.items()}
+    logger.log(level, text, extra={"event": event, **attributes})
 
 
 def info(event: str, **fields: Any) -> None:

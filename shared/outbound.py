@@ -22,6 +22,10 @@ from shared.status import KINDS, Kind
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 _HTTP_URL = re.compile(r"https?://[^\s/$.?#][^\s]*\Z")
 _HTTPS_URL = re.compile(r"https://\S+\Z")
+# W3C Trace Context: version-traceid-parentid-flags, lowercase hex, ids not all zero.
+TRACEPARENT_PATTERN = re.compile(
+    r"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}"
+)
 MAX_BODY = 1600
 MAX_MEDIA = 10
 MAX_TWIML = 4000
@@ -35,7 +39,7 @@ SCHEDULE_GRACE = timedelta(minutes=5)
 
 _FIELDS = frozenset(
     {"id", "kind", "to", "from", "body", "media_urls", "say", "twiml", "url", "send_at", "tag"}
-    | {"voice", "language"}
+    | {"voice", "language", "traceparent"}
 )
 _SPEECH = ("voice", "language")
 # Twilio voices look like alice, man, Polly.Seoyeon, Google.ko-KR-Standard-A.
@@ -77,6 +81,7 @@ class OutboundRequest:
     tag: str | None = None
     voice: str | None = None
     language: str | None = None
+    traceparent: str | None = None
 
     def to_document(self) -> dict[str, Any]:
         """The canonical JSON form: what the API enqueues and what the worker parses back."""
@@ -92,6 +97,7 @@ class OutboundRequest:
             "tag": self.tag,
             "voice": self.voice,
             "language": self.language,
+            "traceparent": self.traceparent,
         }
         document.update({key: value for key, value in optional.items() if value is not None})
         return document
@@ -100,8 +106,13 @@ class OutboundRequest:
         return json.dumps(self.to_document(), separators=(",", ":"), ensure_ascii=False)
 
     def fingerprint(self) -> str:
-        """Hash of the payload without the id: "same request" for Idempotency-Key repeats."""
-        payload = {key: value for key, value in self.to_document().items() if key != "id"}
+        """Hash of the payload without the id and the trace it travels in: "same request" for
+        Idempotency-Key repeats."""
+        payload = {
+            key: value
+            for key, value in self.to_document().items()
+            if key not in ("id", "traceparent")
+        }
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -355,6 +366,14 @@ def parse_request(
             "invalid_tag", f"'tag' can be at most {MAX_TAG} characters", "tag"
         )
 
+    traceparent = _string(data, "traceparent")
+    if traceparent is not None and not TRACEPARENT_PATTERN.fullmatch(traceparent):
+        raise InvalidRequestError(
+            "invalid_traceparent",
+            "'traceparent' must be a W3C trace context like 00-<32 hex>-<16 hex>-01",
+            "traceparent",
+        )
+
     return OutboundRequest(
         id=request_id,
         kind=resolved,
@@ -362,5 +381,6 @@ def parse_request(
         from_=from_,
         send_at=_send_at(data, (now or datetime.now(UTC)) if schedule_limits else None),
         tag=tag,
+        traceparent=traceparent,
         **content,
     )

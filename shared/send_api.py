@@ -22,6 +22,7 @@ from shared.outbound import ID_PATTERN, InvalidRequestError, OutboundRequest, pa
 from shared.services import Services, get_services
 from shared.settings import MisconfiguredError
 from shared.status import ACCEPTED, KINDS, REJECTED, WITHDRAWN, Kind
+from shared.tracing import stamped
 from shared.transitions import new_outbound_record, revive, withdraw
 
 RETRY_AFTER_SECONDS = "5"
@@ -86,14 +87,17 @@ def _delay_seconds(send_at: datetime | None) -> float:
 
 
 async def enqueue(services: Services, request: OutboundRequest, delay: float = 0.0) -> None:
-    """Put the request on the outbound queue, hidden until ``send_at`` (or ``delay``).
+    """Put the request on the outbound queue, hidden until ``send_at`` (or ``delay``), with
+    the active trace so that the worker continues it.
 
     The message never expires: a queue's default time-to-live of 7 days would drop a message
     scheduled 7 days ahead, or one waiting out a long outage, without a trace.
     """
     seconds = min(int(max(delay, _delay_seconds(request.send_at))), MAX_VISIBILITY_SECONDS)
     await services.queue.send_message(
-        request.to_json(), visibility_timeout=seconds if seconds > 0 else None, time_to_live=-1
+        stamped(request).to_json(),
+        visibility_timeout=seconds if seconds > 0 else None,
+        time_to_live=-1,
     )
 
 

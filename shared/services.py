@@ -22,6 +22,8 @@ from shared.settings import Settings, get_settings
 from shared.sid_owners import SidOwners
 
 if TYPE_CHECKING:
+    from azure.core.credentials_async import AsyncTokenCredential
+
     from shared.twilio_sender import TwilioSender
 
 
@@ -34,6 +36,7 @@ class Services:
     opt_outs: OptOutRegistry
     sids: SidOwners
     index: MessageIndex
+    credential: AsyncTokenCredential | None = None
     _sender: TwilioSender | None = field(default=None, init=False)
 
     def sender(self) -> TwilioSender:
@@ -52,6 +55,8 @@ class Services:
             await self._sender.close()
         await self.queue.close()
         await self.tables.close()
+        if self.credential is not None:
+            await self.credential.close()
 
 
 _services: Services | None = None
@@ -60,13 +65,10 @@ _lock = asyncio.Lock()
 
 async def _create(settings: Settings) -> Services:
     settings.require("storage")
-    # No proxy or netrc lookups from the environment on every request: they cost a thread hop.
-    tables = TableServiceClient.from_connection_string(
-        settings.storage_connection, use_env_settings=False
-    )
-    queue = QueueClient.from_connection_string(
-        settings.storage_connection, settings.outbound_queue, use_env_settings=False
-    )
+    storage = settings.storage_connection
+    credential = storage.credential() if storage.identity_based else None
+    tables = storage.table_service(credential)
+    queue = storage.queue(settings.outbound_queue, credential)
     try:
         log_table = await tables.create_table_if_not_exists(settings.message_log_table)
         opt_out_table = await tables.create_table_if_not_exists(settings.opt_out_table)
@@ -76,6 +78,8 @@ async def _create(settings: Settings) -> Services:
     except BaseException:
         await queue.close()
         await tables.close()
+        if credential is not None:
+            await credential.close()
         raise
     return Services(
         settings,
@@ -85,6 +89,7 @@ async def _create(settings: Settings) -> Services:
         OptOutRegistry(opt_out_table),
         SidOwners(log_table),
         MessageIndex(index_table),
+        credential,
     )
 
 

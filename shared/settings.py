@@ -17,10 +17,13 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from shared import logs
+
+if TYPE_CHECKING:
+    from shared.storage_connection import StorageConnection
 
 # Whole string, ASCII digits: $ would accept a trailing newline and \d any script's digits.
 E164 = re.compile(r"\+[1-9][0-9]{1,14}\Z")
@@ -79,7 +82,7 @@ class TwilioCredentials:
 
 @dataclass(frozen=True)
 class Settings:
-    storage_connection: str = field(repr=False)
+    storage_connection: StorageConnection
     outbound_queue: str = "outbound"
     message_log_table: str = "MessageLog"
     opt_out_table: str = "OptOuts"
@@ -273,13 +276,10 @@ def _is_local(url: str | None) -> bool:
 
 
 def _storage(env: Mapping[str, str]) -> dict[str, Any]:
-    storage = _text(env, "AzureWebJobsStorage")
-    if storage is None:
-        raise MissingSettingError(
-            "AzureWebJobsStorage", "the connection string of the storage account (queue, tables)"
-        )
+    from shared.storage_connection import load_storage_connection
+
     return {
-        "storage_connection": storage,
+        "storage_connection": load_storage_connection(env),
         "outbound_queue": _text(env, "OUTBOUND_QUEUE") or "outbound",
         "message_log_table": _text(env, "MESSAGE_LOG_TABLE") or "MessageLog",
         "opt_out_table": _text(env, "OPT_OUT_TABLE") or "OptOuts",
@@ -336,7 +336,9 @@ _GROUPS: dict[Group, Callable[[Mapping[str, str]], dict[str, Any]]] = {
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Never raises for a bad setting: a broken group keeps its defaults and its problem,
     which ``Settings.require`` raises in the functions that need that group."""
-    values: dict[str, Any] = {"storage_connection": ""}
+    from shared.storage_connection import StorageConnection
+
+    values: dict[str, Any] = {"storage_connection": StorageConnection()}
     problems: dict[str, MissingSettingError | InvalidSettingError] = {}
     for group, read in _GROUPS.items():
         try:

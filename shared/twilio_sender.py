@@ -21,6 +21,7 @@ from twilio.rest import Client
 
 from shared.outbound import OutboundRequest
 from shared.settings import Settings
+from shared.tracing import client_span
 from shared.twiml import say_response
 
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
@@ -143,9 +144,11 @@ class TwilioSender:
                 params["body"] = request.body
             if request.media_urls:
                 params["media_url"] = list(request.media_urls)
-            message = await self._guarded(
-                self._client.messages.create_async(to=request.to, **params)
-            )
+            with client_span("twilio messages create", **{"gateway.id": request.id}) as span:
+                message = await self._guarded(
+                    self._client.messages.create_async(to=request.to, **params)
+                )
+                span.set_attribute("twilio.sid", str(message.sid))
             return _result(message)
         if callback:
             params["status_callback_event"] = CALL_EVENTS
@@ -157,7 +160,9 @@ class TwilioSender:
                 voice=request.voice or self._settings.voice_voice,
                 language=request.language or self._settings.voice_language,
             )
-        call = await self._guarded(self._client.calls.create_async(to=request.to, **params))
+        with client_span("twilio calls create", **{"gateway.id": request.id}) as span:
+            call = await self._guarded(self._client.calls.create_async(to=request.to, **params))
+            span.set_attribute("twilio.sid", str(call.sid))
         return _result(call)
 
     async def find_candidates(self, request: OutboundRequest, since: datetime) -> list[SentResult]:

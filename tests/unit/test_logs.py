@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import pytest
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 
 from shared import logs
 from shared.logs import mask_number, mask_numbers_in
+from tests.support.otel import in_memory_telemetry
 
 
 def test_mask_number_keeps_country_prefix_and_last_four() -> None:
@@ -32,7 +35,7 @@ def gateway_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     return caplog
 
 
-def test_log_masks_to_and_from_in_text_and_dimensions(
+def test_log_masks_to_and_from_in_text_and_attributes(
     gateway_log: pytest.LogCaptureFixture,
 ) -> None:
     logs.info("sent", id="abc", to="+15551234567", from_="+15557654321")
@@ -40,13 +43,54 @@ def test_log_masks_to_and_from_in_text_and_dimensions(
     (record,) = gateway_log.records
     assert record.getMessage() == "sent id=abc to=+1555***4567 from_=+1555***4321"
     assert "+15551234567" not in record.getMessage()
-    dimensions = getattr(record, "custom_dimensions")  # noqa: B009
-    assert dimensions == {
-        "event": "sent",
+    fields = {key: getattr(record, key) for key in ("event", "id", "to", "from_")}
+    assert fields == {"event": "sent", "id": "abc", "to": "+1555***4567", "from_": "+1555***4321"}
+
+
+@pytest.fixture
+def exported() -> Iterator[InMemoryLogRecordExporter]:
+    """Records of the ``gateway`` logger as OpenTelemetry exports them."""
+    telemetry = in_memory_telemetry()
+    telemetry.clear()
+    logs.logger.addHandler(telemetry.handler)
+    logs.logger.setLevel(logging.INFO)
+    yield telemetry.logs
+    logs.logger.removeHandler(telemetry.handler)
+    logs.logger.setLevel(logging.NOTSET)
+
+
+def test_exported_log_has_flat_masked_attributes(exported: InMemoryLogRecordExporter) -> None:
+    logs.warning("send_failed_permanently", id="abc", code=21211, to="+15551234567")
+
+    (log,) = exported.get_finished_logs()
+    attributes = dict(log.log_record.attributes or {})
+    assert {key: attributes[key] for key in ("event", "id", "code", "to")} == {
+        "event": "send_failed_permanently",
         "id": "abc",
+        "code": 21211,
         "to": "+1555***4567",
-        "from_": "+1555***4321",
     }
+    assert "custom_dimensions" not in attributes
+    assert "+15551234567" not in str(log.log_record.body) + str(attributes)
+
+
+def test_field_named_like_a_record_attribute_is_kept_with_a_suffix(
+    exported: InMemoryLogRecordExporter,
+) -> None:
+    logs.info("host_json_unreadable", name="host.json", module="worker")
+
+    (log,) = exported.get_finished_logs()
+    attributes = dict(log.log_record.attributes or {})
+    assert (attributes["name_"], attributes["module_"]) == ("host.json", "worker")
+
+
+def test_values_of_other_types_are_exported_as_masked_text(
+    exported: InMemoryLogRecordExporter,
+) -> None:
+    logs.info("odd", numbers=["+15551234567"])
+
+    (log,) = exported.get_finished_logs()
+    assert dict(log.log_record.attributes or {})["numbers"] == "['+1555***4567']"
 
 
 def test_log_drops_none_fields_and_keeps_level(gateway_log: pytest.LogCaptureFixture) -> None:

@@ -456,3 +456,39 @@ def test_voice_and_language_change_the_fingerprint_only_when_given() -> None:
 
     assert plain.fingerprint() == parse_request(call(), now=NOW).fingerprint()
     assert plain.fingerprint() != parse_request(call(language="ko-KR"), now=NOW).fingerprint()
+
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def test_traceparent_travels_with_the_request() -> None:
+    request = parse_request(sms(traceparent=TRACEPARENT), now=NOW)
+
+    assert request.traceparent == TRACEPARENT
+    assert parse_request(json.loads(request.to_json()), now=NOW) == request
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        TRACEPARENT + "\n",
+        TRACEPARENT.upper(),
+        "ff" + TRACEPARENT[2:],
+        "00-" + "0" * 32 + "-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-" + "0" * 16 + "-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b\u0667-01",
+    ],
+    ids=["newline", "uppercase", "version-ff", "zero-trace", "zero-parent", "no-flags", "digit"],
+)
+def test_malformed_traceparent_is_refused_naming_it(value: str) -> None:
+    error = refusal(sms(traceparent=value))
+
+    assert (error.code, error.field) == ("invalid_traceparent", "traceparent")
+
+
+def test_fingerprint_ignores_the_trace() -> None:
+    traced = parse_request(sms(id="one", traceparent=TRACEPARENT), now=NOW)
+    untraced = parse_request(sms(id="one"), now=NOW)
+
+    assert traced.fingerprint() == untraced.fingerprint()

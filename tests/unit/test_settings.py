@@ -130,7 +130,7 @@ def test_problems_and_warnings_are_logged_once_when_settings_are_read(
 def test_defaults_apply_when_only_storage_is_set() -> None:
     settings = load()
 
-    assert settings.storage_connection == STORAGE
+    assert settings.storage_connection.connection_string == STORAGE
     assert (settings.outbound_queue, settings.message_log_table, settings.opt_out_table) == (
         "outbound",
         "MessageLog",

@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 
 from shared.settings import Settings
 from shared.signatures import MISMATCH, MISSING, NO_AUTH_TOKEN, is_from_twilio, public_url, refusal
+from shared.storage_connection import StorageConnection
 
 TOKEN = "auth-token-123"
 PUBLIC = "https://public.example.com"
@@ -23,7 +24,7 @@ SMS_PARAMS = {"From": "+15551234567", "To": "+15005550006", "Body": "hi", "Messa
 
 def settings(**fields: Any) -> Settings:
     values: dict[str, Any] = {"auth_token": TOKEN, **fields}
-    return Settings(storage_connection="x", **values)
+    return Settings(storage_connection=StorageConnection("UseDevelopmentStorage=true"), **values)
 
 
 def sign(url: str, params: object, token: str = TOKEN) -> str:

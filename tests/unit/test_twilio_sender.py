@@ -17,6 +17,7 @@ from twilio.http.response import Response
 
 from shared.outbound import OutboundRequest
 from shared.settings import MissingSettingError, Settings
+from shared.storage_connection import StorageConnection
 from shared.twilio_sender import (
     CALL_EVENTS,
     MissingSenderError,
@@ -45,7 +46,7 @@ def settings(**fields: Any) -> Settings:
         "public_base_url": "https://gw.example.com",
         **fields,
     }
-    return Settings(storage_connection="x", **values)
+    return Settings(storage_connection=StorageConnection("UseDevelopmentStorage=true"), **values)
 
 
 def message(sid: str = "SM1", status: str = "queued", **fields: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from xml.etree.ElementTree import Element
 import pytest
 
 from shared.settings import MenuOption, Settings, VoiceMode
+from shared.storage_connection import StorageConnection
 from shared.twiml import (
     DEFAULT_GREETING,
     VOICE_MENU_PATH,
@@ -40,7 +41,11 @@ def tags(root: Element) -> list[str]:
 
 
 def settings(mode: VoiceMode = "greeting", **fields: Any) -> Settings:
-    return Settings(storage_connection="x", voice_mode=mode, **fields)
+    return Settings(
+        storage_connection=StorageConnection("UseDevelopmentStorage=true"),
+        voice_mode=mode,
+        **fields,
+    )
 
 
 MENU = {

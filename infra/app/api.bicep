@@ -1,0 +1,138 @@
+param name string
+@description('Primary location for all resources and the Flex Consumption function app.')
+param location string = resourceGroup().location
+param tags object = {}
+param serviceName string = 'api'
+param appServicePlanName string
+param applicationInsightsName string
+param storageAccountName string
+param deploymentStorageContainerName string
+param identityId string
+param identityClientId string
+param runtimeName string
+param runtimeVersion string
+param instanceMemoryMB int = 2048
+param maximumInstanceCount int = 100
+param outboundQueueName string
+param messageLogTableName string
+param messageIndexTableName string
+param optOutTableName string
+param twilioAccountSid string
+param twilioAuthTokenSecretUri string
+param twilioApiKeySid string = ''
+param twilioApiKeySecretUri string = ''
+param twilioFromNumber string = ''
+param twilioMessagingServiceSid string = ''
+
+resource stg 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource appServicePlan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: appServicePlanName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: union(tags, { 'azd-service-name': serviceName })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: appServicePlan.id
+    httpsOnly: true
+    keyVaultReferenceIdentity: identityId
+    siteConfig: {
+      minTlsVersion: '1.2'
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${stg.properties.primaryEndpoints.blob}${deploymentStorageContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+      runtime: {
+        name: runtimeName
+        version: runtimeVersion
+      }
+    }
+  }
+}
+
+// Every setting the gateway reads (shared/settings.py), set here so that the portal shows
+// them all; empty means "not used" or "the default". TWILIO_API_BASE_URL is for the local
+// simulator only and is never set in Azure.
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'appsettings'
+  properties: {
+    AzureWebJobsStorage__blobServiceUri: stg.properties.primaryEndpoints.blob
+    AzureWebJobsStorage__queueServiceUri: stg.properties.primaryEndpoints.queue
+    AzureWebJobsStorage__tableServiceUri: stg.properties.primaryEndpoints.table
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identityClientId
+    APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+    PYTHON_ENABLE_OPENTELEMETRY: 'true'
+    OUTBOUND_QUEUE: outboundQueueName
+    MESSAGE_LOG_TABLE: messageLogTableName
+    MESSAGE_INDEX_TABLE: messageIndexTableName
+    OPT_OUT_TABLE: optOutTableName
+    LOG_MESSAGE_BODIES: 'true'
+    TWILIO_ACCOUNT_SID: twilioAccountSid
+    TWILIO_AUTH_TOKEN: '@Microsoft.KeyVault(SecretUri=${twilioAuthTokenSecretUri})'
+    TWILIO_API_KEY_SID: twilioApiKeySid
+    TWILIO_API_KEY_SECRET: empty(twilioApiKeySecretUri) ? '' : '@Microsoft.KeyVault(SecretUri=${twilioApiKeySecretUri})'
+    TWILIO_FROM_NUMBER: twilioFromNumber
+    TWILIO_MESSAGING_SERVICE_SID: twilioMessagingServiceSid
+    TWILIO_TIMEOUT_SECONDS: '10'
+    TWILIO_VALIDATE_SIGNATURES: 'true'
+    PUBLIC_BASE_URL: 'https://${functionApp.properties.defaultHostName}'
+    TRUST_FORWARDED_HEADERS: 'false'
+    SEND_LEASE_SECONDS: '120'
+    STATUS_CHECK_SECONDS: '60'
+    SMS_AUTO_REPLY: ''
+    VOICE_MODE: ''
+    VOICE_GREETING: ''
+    VOICE_FORWARD_TO: ''
+    VOICE_VOICE: ''
+    VOICE_LANGUAGE: ''
+    VOICE_MENU_PROMPT: ''
+    VOICE_MENU: ''
+    VOICE_NO_CHOICE: ''
+    VOICE_INVALID_CHOICE: ''
+    VOICE_VOICEMAIL_PROMPT: ''
+    VOICE_GOODBYE: ''
+  }
+}
+
+output SERVICE_API_NAME string = functionApp.name
+output PUBLIC_BASE_URL string = 'https://${functionApp.properties.defaultHostName}'

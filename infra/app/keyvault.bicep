@@ -1,0 +1,46 @@
+param name string
+param location string = resourceGroup().location
+param tags object = {}
+
+@secure()
+param twilioAuthToken string
+
+@secure()
+param twilioApiKeySecret string = ''
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: tenant().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 7
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource authToken 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'twilio-auth-token'
+  properties: {
+    value: twilioAuthToken
+  }
+}
+
+resource apiKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(twilioApiKeySecret)) {
+  parent: vault
+  name: 'twilio-api-key-secret'
+  properties: {
+    value: twilioApiKeySecret
+  }
+}
+
+output name string = vault.name
+output twilioAuthTokenSecretUri string = authToken.properties.secretUri
+output twilioApiKeySecretUri string = empty(twilioApiKeySecret) ? '' : apiKeySecret.properties.secretUri

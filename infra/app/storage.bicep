@@ -1,0 +1,85 @@
+param name string
+param location string = resourceGroup().location
+param tags object = {}
+param deploymentStorageContainerName string
+param outboundQueueName string = 'outbound'
+param messageLogTableName string = 'MessageLog'
+param messageIndexTableName string = 'MessageIndex'
+param optOutTableName string = 'OptOuts'
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowBlobPublicAccess: false
+    allowSharedKeyAccess: false // Identity only, as the official templates and policies require
+    defaultToOAuthAuthentication: true
+    dnsEndpointType: 'Standard'
+    minimumTlsVersion: 'TLS1_2'
+    publicNetworkAccess: 'Enabled'
+    supportsHttpsTrafficOnly: true
+    networkAcls: {
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentStorageContainerName
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource outboundQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: outboundQueueName
+}
+
+// Where the host moves a message after maxDequeueCount failed attempts.
+resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: '${outboundQueueName}-poison'
+}
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource messageLogTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: messageLogTableName
+}
+
+// The time index behind GET /api/messages and GET /api/calls.
+resource messageIndexTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: messageIndexTableName
+}
+
+resource optOutTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: optOutTableName
+}
+
+output name string = storage.name
+output outboundQueueName string = outboundQueue.name
+output messageLogTableName string = messageLogTable.name
+output messageIndexTableName string = messageIndexTable.name
+output optOutTableName string = optOutTable.name

@@ -1,0 +1,157 @@
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the environment, used to generate a short unique hash used in all resources.')
+param environmentName string
+
+@minLength(1)
+@description('Primary location for all resources and the Flex Consumption function app.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+param apiServiceName string = ''
+param apiUserAssignedIdentityName string = ''
+param applicationInsightsName string = ''
+param appServicePlanName string = ''
+param logAnalyticsName string = ''
+param resourceGroupName string = ''
+param storageAccountName string = ''
+param keyVaultName string = ''
+
+@description('Id of the user running azd: may read the Twilio secrets in Key Vault. Leave empty if not needed.')
+param principalId string = ''
+
+@description('Twilio Account SID (AC...).')
+param twilioAccountSid string
+
+@secure()
+@description('Twilio auth token: REST calls (unless an API key is given) and webhook signatures. Stored in Key Vault.')
+param twilioAuthToken string
+
+@description('Optional Twilio API key SID (SK...) for REST calls instead of the auth token.')
+param twilioApiKeySid string = ''
+
+@secure()
+@description('Secret of the Twilio API key. Stored in Key Vault.')
+param twilioApiKeySecret string = ''
+
+@description('Default sender: a Twilio number in E.164, e.g. +15005550006.')
+param twilioFromNumber string = ''
+
+@description('Optional Messaging Service SID (MG...) used for SMS without a "from".')
+param twilioMessagingServiceSid string = ''
+
+var abbrs = loadJsonContent('./abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName }
+var functionAppName = empty(apiServiceName) ? '${abbrs.webSitesFunctions}api-${resourceToken}' : apiServiceName
+var deploymentStorageContainerName = 'app-package-${take(functionAppName, 32)}-${take(toLower(uniqueString(functionAppName, resourceToken)), 7)}'
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: empty(resourceGroupName) ? '${abbrs.resourcesResourceGroups}${environmentName}' : resourceGroupName
+  location: location
+  tags: tags
+}
+
+module apiUserAssignedIdentity 'app/identity.bicep' = {
+  name: 'apiUserAssignedIdentity'
+  scope: rg
+  params: {
+    name: empty(apiUserAssignedIdentityName) ? '${abbrs.managedIdentityUserAssignedIdentities}api-${resourceToken}' : apiUserAssignedIdentityName
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: empty(storageAccountName) ? '${abbrs.storageStorageAccounts}${resourceToken}' : storageAccountName
+    location: location
+    tags: tags
+    deploymentStorageContainerName: deploymentStorageContainerName
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: empty(logAnalyticsName) ? '${abbrs.operationalInsightsWorkspaces}${resourceToken}' : logAnalyticsName
+    applicationInsightsName: empty(applicationInsightsName) ? '${abbrs.insightsComponents}${resourceToken}' : applicationInsightsName
+    location: location
+    tags: tags
+  }
+}
+
+module keyVault 'app/keyvault.bicep' = {
+  name: 'keyVault'
+  scope: rg
+  params: {
+    name: empty(keyVaultName) ? '${abbrs.keyVaultVaults}${resourceToken}' : keyVaultName
+    location: location
+    tags: tags
+    twilioAuthToken: twilioAuthToken
+    twilioApiKeySecret: twilioApiKeySecret
+  }
+}
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbacAssignments'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    appInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultName: keyVault.outputs.name
+    managedIdentityPrincipalId: apiUserAssignedIdentity.outputs.principalId
+    userIdentityPrincipalId: principalId
+  }
+}
+
+module api 'app/api.bicep' = {
+  name: 'api'
+  scope: rg
+  params: {
+    name: functionAppName
+    location: location
+    tags: tags
+    appServicePlanName: empty(appServicePlanName) ? '${abbrs.webServerFarms}${resourceToken}' : appServicePlanName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    storageAccountName: storage.outputs.name
+    deploymentStorageContainerName: deploymentStorageContainerName
+    identityId: apiUserAssignedIdentity.outputs.resourceId
+    identityClientId: apiUserAssignedIdentity.outputs.clientId
+    runtimeName: 'python'
+    runtimeVersion: '3.13'
+    twilioAuthTokenSecretUri: keyVault.outputs.twilioAuthTokenSecretUri
+    twilioApiKeySecretUri: keyVault.outputs.twilioApiKeySecretUri
+    twilioAccountSid: twilioAccountSid
+    twilioApiKeySid: twilioApiKeySid
+    twilioFromNumber: twilioFromNumber
+    twilioMessagingServiceSid: twilioMessagingServiceSid
+    outboundQueueName: storage.outputs.outboundQueueName
+    messageLogTableName: storage.outputs.messageLogTableName
+    messageIndexTableName: storage.outputs.messageIndexTableName
+    optOutTableName: storage.outputs.optOutTableName
+  }
+  // The identity needs its roles before the app starts: Key Vault references and storage.
+  dependsOn: [
+    rbac
+  ]
+}
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output SERVICE_API_NAME string = api.outputs.SERVICE_API_NAME
+output AZURE_FUNCTION_NAME string = api.outputs.SERVICE_API_NAME
+output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString
+output PUBLIC_BASE_URL string = api.outputs.PUBLIC_BASE_URL
+output TWILIO_SMS_WEBHOOK_URL string = '${api.outputs.PUBLIC_BASE_URL}/api/twilio/sms'
+output TWILIO_VOICE_WEBHOOK_URL string = '${api.outputs.PUBLIC_BASE_URL}/api/twilio/voice'
