@@ -12,14 +12,18 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from localdev.azurite import Azurite
+from localdev.azurite import PROJECT_ROOT, Azurite
 from tests.support.soak import Soak, SoakConfig
+
+LOG_ROOT = PROJECT_ROOT / ".localdev"
 
 
 async def _run(config: SoakConfig, storage: str) -> list[str]:
-    with tempfile.TemporaryDirectory(prefix="soak-") as workdir:
-        report = await Soak(config, storage, Path(workdir)).run()
-    return report.lines()
+    """The stack's logs stay in ``.localdev/soak-*`` to read after a bad run."""
+    LOG_ROOT.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="soak-", dir=LOG_ROOT))
+    report = await Soak(config, storage, workdir).run()
+    return [*report.lines(), f"logs              {workdir}"]
 
 
 def main(argv: list[str] | None = None) -> None:
