@@ -64,6 +64,18 @@ class SoakReport:
     kills: int = 0
     wall_seconds: float = 0.0
 
+    def merge(self, other: SoakReport) -> None:
+        """Adds another round's figures (a soak of several rounds reports their sum)."""
+        self.accepted += other.accepted
+        self.terminal += other.terminal
+        for name in ("lost", "sent_twice", "stuck", "failed_but_sent"):
+            getattr(self, name).extend(getattr(other, name))
+        self.statuses.update(other.statuses)
+        for kind, count in other.faults.items():
+            self.faults[kind] = self.faults.get(kind, 0) + count
+        self.kills += other.kills
+        self.wall_seconds += other.wall_seconds
+
     def lines(self) -> list[str]:
         return [
             f"accepted          {self.accepted}",
@@ -197,7 +209,7 @@ class Soak:
     async def _kill_now_and_then(self, stack: Stack) -> None:
         rng = random.Random(self.config.seed + 1)
         for _ in range(self.config.kills):
-            await asyncio.sleep(rng.uniform(1.0, 3.0))
+            await asyncio.sleep(rng.uniform(1.0, max(3.0, self.config.messages / 200)))
             await asyncio.to_thread(stack.kill_host)
             self.report.kills += 1
             await asyncio.sleep(0.5)
