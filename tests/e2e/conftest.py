@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,6 +19,7 @@ import pytest
 from localdev.azurite import PROJECT_ROOT, Azurite
 from localdev.ports import free_port
 from localdev.stack import Stack
+from tests.support.fast_app import fast_app
 
 ACCOUNT_SID = "AC" + "e" * 32
 AUTH_TOKEN = "e2e-auth-token"
@@ -29,22 +28,6 @@ FROM_NUMBER = "+15005550006"
 MAX_DEQUEUE_COUNT = 3
 POLL_SECONDS = 0.2
 PATIENCE_SECONDS = 45.0
-
-
-def _fast_app(target: Path) -> Path:
-    for module in ("function_app.py", "reminder_twiml.py"):
-        shutil.copy(PROJECT_ROOT / module, target / module)
-    shutil.copytree(
-        PROJECT_ROOT / "shared", target / "shared", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    host = json.loads((PROJECT_ROOT / "host.json").read_text())
-    host["extensions"]["queues"].update(
-        maxPollingInterval="00:00:01",
-        visibilityTimeout="00:00:01",
-        maxDequeueCount=MAX_DEQUEUE_COUNT,
-    )
-    (target / "host.json").write_text(json.dumps(host, indent=2))
-    return target
 
 
 def _example_menu() -> dict[str, str]:
@@ -111,7 +94,7 @@ class RunningStack:
 def stack_processes(
     azurite: Azurite, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Stack, int]]:
-    app_dir = _fast_app(tmp_path_factory.mktemp("app"))
+    app_dir = fast_app(tmp_path_factory.mktemp("app"), MAX_DEQUEUE_COUNT)
     sim_port, host_port = free_port(), free_port()
     settings = {
         "FUNCTIONS_WORKER_RUNTIME": "python",

@@ -14,7 +14,6 @@ import base64
 import json
 import random
 import secrets
-import shutil
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -26,10 +25,10 @@ import aiohttp
 from azure.data.tables.aio import TableClient
 from azure.storage.queue.aio import QueueClient
 
-from localdev.azurite import PROJECT_ROOT
 from localdev.fault_proxy import FaultProxy, ProxyConfig
 from localdev.ports import free_port
 from localdev.stack import Stack
+from tests.support.fast_app import fast_app
 
 ACCOUNT_SID = "AC" + "5" * 32
 AUTH_TOKEN = "soak-auth-token"
@@ -121,21 +120,6 @@ def plan(config: SoakConfig, token: str) -> list[Planned]:
             Planned(f"soak-{token}-{n}", kind, rng.choice(routes), rng.random() < 0.5, to)
         )
     return planned
-
-
-def fast_app(target: Path, max_dequeue_count: int) -> Path:
-    shutil.copy(PROJECT_ROOT / "function_app.py", target / "function_app.py")
-    shutil.copytree(
-        PROJECT_ROOT / "shared", target / "shared", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    host = json.loads((PROJECT_ROOT / "host.json").read_text())
-    host["extensions"]["queues"].update(
-        maxPollingInterval="00:00:01",
-        visibilityTimeout="00:00:01",
-        maxDequeueCount=max_dequeue_count,
-    )
-    (target / "host.json").write_text(json.dumps(host, indent=2))
-    return target
 
 
 class Soak:
