@@ -267,12 +267,6 @@ class MessageLog:
         found = await self.read(record_id)
         return found[1] if found else []
 
-    async def delete(self, record_id: str) -> None:
-        """Removes a record and its history."""
-        rows = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": record_id})
-        async for row in rows:
-            await self._table.delete_entity(record_id, row["RowKey"])
-
     async def add_event(self, record_id: str, event: LogEvent) -> None:
         """A history row alone: for late events that must not touch the summary."""
         await self._table.create_entity(_event_entity(record_id, event))

@@ -306,15 +306,16 @@ def revive() -> Decider:
     return decide
 
 
-def hand_to_recovery(reason: str) -> Decider:
-    """The queue's retries are spent on a send that may have reached Twilio: the record stays
-    open for the status checks, which alone can tell sent from not sent."""
+def give_up(code: int | None, reason: str) -> Decider:
+    """The retries are spent. A send that may have reached Twilio stays open for the status
+    checks, which alone can tell sent from not sent; any other is ``failed``."""
+    fail = failed(code, reason)
 
-    def decide(record: LogRecord) -> Change:
+    def decide(record: LogRecord) -> Change | None:
+        if not possibly_sent(record):
+            return fail(record)
         now = utcnow()
         event = LogEvent("checking", GATEWAY, at=now, error_message=reason)
-        if not possibly_sent(record):
-            return Change(event)
         return Change(event, {"last_outcome": GIVEN_UP, "updated_at": now})
 
     return decide

@@ -30,16 +30,16 @@ from shared.services import Services, get_services
 from shared.settings import E164
 from shared.status import KINDS
 from shared.transitions import (
+    GIVEN_UP,
     SendPlan,
     attempt_failed,
     claim,
     failed,
-    hand_to_recovery,
+    give_up,
     lease_ends,
     new_outbound_record,
     note,
     plan_send,
-    possibly_sent,
     rejected_record,
     twilio_status,
 )
@@ -252,13 +252,9 @@ async def _give_up(
     ambiguous: bool,
     current: LogRecord | None = None,
 ) -> None:
-    """The host's retries are spent. A send that cannot have reached Twilio is ``failed``;
-    one that may have is left to the status checks, which reconcile before deciding."""
-    if not ambiguous:
-        await services.log.update(request.id, failed(code, reason), current)
-        return
-    written = await services.log.update(request.id, hand_to_recovery(reason), current)
-    if written is not None and possibly_sent(written[0]):
+    """The retries are spent: ``failed``, unless the send may have reached Twilio; then the
+    status checks reconcile before deciding."""
+    decide = give_up(code, reason) if ambiguous else failed(code, reason)
+    written = await services.log.update(request.id, decide, current)
+    if written is not None and written[0].last_outcome == GIVEN_UP:
         await status_checks.schedule(services, request.id, 1, request)
-    elif written is not None and not written[0].twilio_sid:
-        await services.log.update(request.id, failed(code, reason), written[0])

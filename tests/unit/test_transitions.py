@@ -23,6 +23,7 @@ from shared.transitions import (
     attempt_failed,
     claim,
     failed,
+    give_up,
     inbound_record,
     new_outbound_record,
     plan_send,
@@ -342,3 +343,16 @@ def test_rejected_record_is_terminal_with_the_reason() -> None:
     assert (record.status, record.status_rank) == ("rejected", TERMINAL_RANK)
     assert record.error_message == "invalid_to: bad number"
     assert event.error_message == record.error_message
+
+
+def test_give_up_leaves_a_send_that_may_have_reached_twilio_open() -> None:
+    change = apply(give_up(20503, "gave up after 5 attempts"), claimed(last_outcome=AMBIGUOUS))
+
+    assert change.summary["last_outcome"] == GIVEN_UP
+    assert "status" not in change.summary
+
+
+def test_give_up_fails_a_send_that_cannot_have_reached_twilio() -> None:
+    change = apply(give_up(20429, "gave up after 5 attempts"), claimed(last_outcome=NOT_SENT))
+
+    assert change.summary["status"] == "failed"
