@@ -1,11 +1,17 @@
 """The log of every message and call, in Azure Table Storage.
 
 One partition per id: a ``summary`` row that carries its own history (a JSON list of the
-events that moved it), plus an ``event-…`` row for each late event that does not touch the
+events that moved it), plus an ``event-…`` row for each event written without reading the
 summary. A summary change and its event are one single-entity write, guarded by the summary's
-ETag, so history and summary never disagree and concurrent writers (the worker, Twilio's
-callbacks) never overwrite each other: the loser re-reads and decides again. No write is a
-batch: entity-group transactions cost a multipart body each way and most of a send's CPU.
+ETag, so history and summary never disagree and concurrent writers never overwrite each
+other: the loser re-reads and decides again. No write is a batch: entity-group transactions
+cost a multipart body each way and most of a send's CPU.
+
+Twilio's status callbacks are the most frequent writes, and they need no decision: each one
+is an event row marked to be folded, inserted without a read. Every read of the partition
+folds those rows into the summary with the same forward-only rule the writers use, so a
+reader never sees a status older than the newest callback, and the next guarded write of the
+summary stores the folded status.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +28,6 @@ from azure.core import MatchConditions
 from azure.core.exceptions import (
     ResourceExistsError,
     ResourceModifiedError,
-    ResourceNotFoundError,
 )
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
@@ -30,6 +35,10 @@ from azure.data.tables.aio import TableClient
 SUMMARY = "summary"
 EVENT_PREFIX = "event-"
 MAX_WRITE_ATTEMPTS = 8
+# On an event row: fold it into the summary on read ("any" record, or "inbound" ones only).
+FOLD_PROPERTY = "fold"
+FOLD_ANY = "any"
+FOLD_INBOUND = "inbound"
 
 _SUMMARY_FIELDS = [
     "kind",
@@ -221,15 +230,48 @@ def events_of(record: LogRecord) -> list[LogEvent]:
     return [_event_from_json(data) for data in json.loads(record.history or "[]")]
 
 
+Fold = Callable[[LogRecord, LogEvent, bool], LogRecord]
+"""Applies one callback event to a record (``True``: only if the record is inbound)."""
+
+
+def _unfolded(record: LogRecord, event: LogEvent, inbound_only: bool) -> LogRecord:
+    return record
+
+
+def from_rows(
+    entities: Sequence[Mapping[str, Any]], fold: Fold
+) -> tuple[LogRecord, list[LogEvent]] | None:
+    """One record's partition, in row key order: its summary with the callback rows folded
+    in, and the events of its rows (not those of the summary's own history)."""
+    record: LogRecord | None = None
+    rows: list[LogEvent] = []
+    to_fold: list[tuple[LogEvent, bool]] = []
+    for entity in entities:
+        if entity["RowKey"] == SUMMARY:
+            record = LogRecord.from_entity(entity)
+        elif str(entity["RowKey"]).startswith(EVENT_PREFIX):
+            event = _event_from_entity(entity)
+            rows.append(event)
+            if entity.get(FOLD_PROPERTY) in (FOLD_ANY, FOLD_INBOUND):
+                to_fold.append((event, entity[FOLD_PROPERTY] == FOLD_INBOUND))
+    if record is None:
+        return None
+    for event, inbound_only in to_fold:
+        record = fold(record, event, inbound_only)
+    return record, rows
+
+
 class MessageLog:
     """Persistence for log records; every write is conditional (insert, or ETag match).
 
     A summary is replaced whole, never merged: the writer holds the full record it read,
     the ETag proves nobody changed it since, and a field set to None is really cleared.
+    ``fold`` is the rule that applies callback rows on read (``transitions.fold_callback``).
     """
 
-    def __init__(self, table: TableClient) -> None:
+    def __init__(self, table: TableClient, fold: Fold = _unfolded) -> None:
         self._table = table
+        self._fold = fold
 
     async def create(self, record: LogRecord, event: LogEvent) -> LogRecord:
         """Inserts a new record; returns it with its ETag, ready for a guarded update."""
@@ -241,27 +283,23 @@ class MessageLog:
         return replace(record, etag=result.get("etag"))
 
     async def get(self, record_id: str) -> LogRecord | None:
-        try:
-            entity = await self._table.get_entity(record_id, SUMMARY)
-        except ResourceNotFoundError:
-            return None
-        return LogRecord.from_entity(entity)
+        """The summary with every callback row folded in: one partition query."""
+        found = await self._load(record_id)
+        return found[0] if found else None
 
     async def read(self, record_id: str) -> tuple[LogRecord, list[LogEvent]] | None:
         """The summary and its whole history, oldest first, in one query."""
-        entities = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": record_id})
-        record: LogRecord | None = None
-        late: list[LogEvent] = []
-        async for entity in entities:
-            if entity["RowKey"] == SUMMARY:
-                record = LogRecord.from_entity(entity)
-            elif str(entity["RowKey"]).startswith(EVENT_PREFIX):
-                late.append(_event_from_entity(entity))
-        if record is None:
+        found = await self._load(record_id)
+        if found is None:
             return None
-        events = events_of(record) + late
+        record, rows = found
+        events = events_of(record) + rows
         events.sort(key=lambda event: event.at)
         return record, events
+
+    async def _load(self, record_id: str) -> tuple[LogRecord, list[LogEvent]] | None:
+        entities = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": record_id})
+        return from_rows([entity async for entity in entities], self._fold)
 
     async def history(self, record_id: str) -> list[LogEvent]:
         found = await self.read(record_id)
@@ -270,6 +308,15 @@ class MessageLog:
     async def add_event(self, record_id: str, event: LogEvent) -> None:
         """A history row alone: for late events that must not touch the summary."""
         await self._table.create_entity(_event_entity(record_id, event))
+
+    async def add_callback(self, record_id: str, event: LogEvent, inbound_only: bool) -> None:
+        """Twilio's news, written without a read: readers fold it into the summary.
+
+        A callback for an id the log does not hold leaves a row that no read ever shows.
+        """
+        entity = _event_entity(record_id, event)
+        entity[FOLD_PROPERTY] = FOLD_INBOUND if inbound_only else FOLD_ANY
+        await self._table.create_entity(entity)
 
     async def update(
         self,

@@ -41,6 +41,8 @@ _FIELDS = frozenset(
     {"id", "kind", "to", "from", "body", "media_urls", "say", "twiml", "url", "send_at", "tag"}
     | {"voice", "language", "traceparent"}
 )
+_QUEUE_FIELDS = _FIELDS | {"logged_as"}
+MAX_ETAG = 256
 _SPEECH = ("voice", "language")
 # Twilio voices look like alice, man, Polly.Seoyeon, Google.ko-KR-Standard-A.
 VOICE_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,63}")
@@ -67,6 +69,18 @@ class InvalidRequestError(ValueError):
 
 
 @dataclass(frozen=True)
+class LoggedAs:
+    """The API's note on a message it queued: the record it has just inserted, by creation
+    time and ETag, so that the worker can claim it without reading it first."""
+
+    at: datetime
+    etag: str
+
+    def to_document(self) -> dict[str, str]:
+        return {"at": self.at.isoformat(), "etag": self.etag}
+
+
+@dataclass(frozen=True)
 class OutboundRequest:
     id: str
     kind: Kind
@@ -82,6 +96,7 @@ class OutboundRequest:
     voice: str | None = None
     language: str | None = None
     traceparent: str | None = None
+    logged_as: LoggedAs | None = None
 
     def to_document(self) -> dict[str, Any]:
         """The canonical JSON form: what the API enqueues and what the worker parses back."""
@@ -98,6 +113,7 @@ class OutboundRequest:
             "voice": self.voice,
             "language": self.language,
             "traceparent": self.traceparent,
+            "logged_as": self.logged_as.to_document() if self.logged_as else None,
         }
         document.update({key: value for key, value in optional.items() if value is not None})
         return document
@@ -106,12 +122,12 @@ class OutboundRequest:
         return json.dumps(self.to_document(), separators=(",", ":"), ensure_ascii=False)
 
     def fingerprint(self) -> str:
-        """Hash of the payload without the id and the trace it travels in: "same request" for
-        Idempotency-Key repeats."""
+        """Hash of the payload without the id, the trace it travels in and the API's note:
+        "same request" for Idempotency-Key repeats."""
         payload = {
             key: value
             for key, value in self.to_document().items()
-            if key not in ("id", "traceparent")
+            if key not in ("id", "traceparent", "logged_as")
         }
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -315,16 +331,18 @@ def parse_request(
     default_id: str | None = None,
     now: datetime | None = None,
     schedule_limits: bool = True,
+    from_queue: bool = False,
 ) -> OutboundRequest:
     """Validate a decoded JSON document into an OutboundRequest.
 
     ``kind`` is fixed by the API route; queue messages must name it themselves. The limits on
     ``send_at`` (not in the past, at most 7 days ahead) are the API's: the worker passes
     ``schedule_limits=False``, because a scheduled message that is handled late is still due.
+    Only a queue message may carry the API's ``logged_as`` note.
     """
     if not isinstance(data, dict):
         raise InvalidRequestError("invalid_request", "the request must be a JSON object")
-    unknown = sorted(set(data) - _FIELDS)
+    unknown = sorted(set(data) - (_QUEUE_FIELDS if from_queue else _FIELDS))
     if unknown:
         name = unknown[0] if is_text(unknown[0]) else shown(unknown[0])
         raise InvalidRequestError(
@@ -382,5 +400,31 @@ def parse_request(
         send_at=_send_at(data, (now or datetime.now(UTC)) if schedule_limits else None),
         tag=tag,
         traceparent=traceparent,
+        logged_as=_logged_as(data.get("logged_as")),
         **content,
     )
+
+
+def _logged_as(value: object) -> LoggedAs | None:
+    if value is None:
+        return None
+    wrong = InvalidRequestError(
+        "invalid_logged_as",
+        "'logged_as' is the API's own note: an object with 'at' (an ISO 8601 time with its "
+        "offset) and 'etag'; other producers leave it out",
+        "logged_as",
+    )
+    if not isinstance(value, dict) or set(value) != {"at", "etag"}:
+        raise wrong
+    at, etag = value["at"], value["etag"]
+    if not isinstance(at, str) or not isinstance(etag, str) or not 0 < len(etag) <= MAX_ETAG:
+        raise wrong
+    if not (etag.isascii() and etag.isprintable()):
+        raise wrong
+    try:
+        when = datetime.fromisoformat(at)
+    except ValueError:
+        raise wrong from None
+    if when.tzinfo is None:
+        raise wrong
+    return LoggedAs(when, etag)

@@ -9,6 +9,8 @@ a missing one would lose the request.
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +20,13 @@ from azure.core.exceptions import AzureError, HttpResponseError
 from shared import logs
 from shared.http import HttpError, json_response, misconfigured, read_json
 from shared.message_log import LogRecord, RecordExistsError, utcnow
-from shared.outbound import ID_PATTERN, InvalidRequestError, OutboundRequest, parse_request
+from shared.outbound import (
+    ID_PATTERN,
+    InvalidRequestError,
+    LoggedAs,
+    OutboundRequest,
+    parse_request,
+)
 from shared.services import Services, get_services
 from shared.settings import MisconfiguredError
 from shared.status import ACCEPTED, KINDS, REJECTED, WITHDRAWN, Kind
@@ -134,12 +142,26 @@ async def _accept(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
             created = await services.log.create(record, event)
         except RecordExistsError:
             return await _repeat(services, request)
-        await services.index.add(created)
-        await _enqueue_or_withdraw(services, request, created)
+        if created.etag:
+            request = replace(request, logged_as=LoggedAs(created.created_at, created.etag))
+        await _index_and_enqueue(services, request, created)
     except AzureError as exc:
         raise _storage_error(exc) from exc
     logs.info("send_accepted", id=request.id, kind=kind, to=request.to, tag=request.tag)
     return json_response(_accepted_body(kind, request.id), 202)
+
+
+async def _index_and_enqueue(
+    services: Services, request: OutboundRequest, record: LogRecord
+) -> None:
+    """Two independent writes, at once: the index row (never raises) and the queue message."""
+    _, queued = await asyncio.gather(
+        services.index.add(record),
+        _enqueue_or_withdraw(services, request, record),
+        return_exceptions=True,
+    )
+    if isinstance(queued, BaseException):
+        raise queued
 
 
 async def _enqueue_or_withdraw(

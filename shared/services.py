@@ -15,11 +15,13 @@ from azure.core.exceptions import ResourceExistsError
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.queue.aio import QueueClient
 
+from shared.group_commit import GroupCommit
 from shared.message_index import MessageIndex
 from shared.message_log import MessageLog
 from shared.opt_outs import OptOutRegistry
 from shared.settings import Settings, get_settings
 from shared.sid_owners import SidOwners
+from shared.transitions import fold_callback
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
@@ -37,6 +39,7 @@ class Services:
     sids: SidOwners
     index: MessageIndex
     credential: AsyncTokenCredential | None = None
+    check_batches: dict[int, GroupCommit[str]] = field(default_factory=dict)
     _sender: TwilioSender | None = field(default=None, init=False)
 
     def sender(self) -> TwilioSender:
@@ -85,7 +88,7 @@ async def _create(settings: Settings) -> Services:
         settings,
         tables,
         queue,
-        MessageLog(log_table),
+        MessageLog(log_table, fold_callback),
         OptOutRegistry(opt_out_table),
         SidOwners(log_table),
         MessageIndex(index_table),

@@ -7,17 +7,24 @@ written by whoever first records the SID, makes the first writer the only owner.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables.aio import TableClient
 
 # Never a record id: ids are [A-Za-z0-9_-]; Twilio SIDs are letters and hex digits.
 PARTITION_PREFIX = "sid:"
 ROW = "owner"
+REMEMBERED = 10_000
 
 
 class SidOwners:
+    """The owner rows, and the owners this instance has written or read lately: an owner
+    never changes, so a status callback for a send this instance recorded costs no request."""
+
     def __init__(self, table: TableClient) -> None:
         self._table = table
+        self._known: OrderedDict[str, str] = OrderedDict()
 
     async def claim(self, sid: str, record_id: str) -> str:
         """Makes ``record_id`` the owner unless the SID has one; returns the owner."""
@@ -26,5 +33,16 @@ class SidOwners:
             await self._table.create_entity(entity)
         except ResourceExistsError:
             existing = await self._table.get_entity(PARTITION_PREFIX + sid, ROW)
-            return str(existing["record_id"])
-        return record_id
+            return self._remember(sid, str(existing["record_id"]))
+        return self._remember(sid, record_id)
+
+    async def ensure(self, sid: str, record_id: str) -> str:
+        """``claim``, unless this instance already knows the owner."""
+        known = self._known.get(sid)
+        return known if known is not None else await self.claim(sid, record_id)
+
+    def _remember(self, sid: str, owner: str) -> str:
+        self._known[sid] = owner
+        if len(self._known) > REMEMBERED:
+            self._known.popitem(last=False)
+        return owner

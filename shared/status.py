@@ -78,5 +78,10 @@ def twilio_rank(kind: Kind, status: str) -> int:
         raise UnknownStatusError(f"{status!r} is not a Twilio status for {kind}") from None
 
 
+def is_twilio_status(status: str) -> bool:
+    """A status Twilio uses for one kind or the other."""
+    return any(status in ranks for ranks in _TWILIO_RANKS.values())
+
+
 def is_terminal(rank: int) -> bool:
     return rank >= TERMINAL_RANK

@@ -8,15 +8,22 @@ Twilio is asked (fetch by SID, or reconciliation when the SID is unknown) and, w
 record is still open, the next follow-up is left with a longer delay. Nothing scans the
 table, and a record reaches a final status or, after ``MAX_CHECKS``, the documented give-up
 ``unknown`` (with a SID) or ``failed`` (no trace of a send at Twilio).
+
+Follow-ups that fall due together travel together: the sends an instance finishes while one
+follow-up is being queued share the next queue message (``ids``), so a busy worker pays a
+queue message per batch of sends, not per send, and the check of a batch costs one message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
 
 from shared import logs
+from shared.group_commit import GroupCommit
 from shared.message_log import LogRecord, utcnow
 from shared.outbound import ID_PATTERN, InvalidRequestError, OutboundRequest, parse_request
 from shared.services import Services
@@ -26,6 +33,8 @@ from shared.transitions import failed, lease_ends, possibly_sent, status_unknown
 CHECK_KIND = "status_check"
 MAX_DELAY_SECONDS = 3600.0
 MAX_CHECKS = 60
+# A check message stays far below the queue's 64 KiB with this many 64-character ids.
+MAX_IDS_PER_MESSAGE = 100
 
 
 @dataclass(frozen=True)
@@ -41,14 +50,33 @@ def is_check(document: object) -> bool:
     return isinstance(document, dict) and document.get("kind") == CHECK_KIND
 
 
-def parse_check(document: dict[str, object]) -> StatusCheck:
-    record_id, attempt = document.get("id"), document.get("attempt", 1)
-    if not isinstance(record_id, str) or not ID_PATTERN.fullmatch(record_id):
-        raise InvalidRequestError("invalid_id", "a status check needs the record's 'id'", "id")
+def parse_checks(document: dict[str, object]) -> list[StatusCheck]:
+    """One check per record: ``id`` (with its ``request``, if any) or ``ids``."""
+    attempt = document.get("attempt", 1)
     if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
         raise InvalidRequestError(
             "invalid_attempt", "'attempt' must be a positive integer", "attempt"
         )
+    if "ids" not in document:
+        return [_one_check(document, attempt)]
+    ids = document["ids"]
+    if "id" in document or "request" in document:
+        raise InvalidRequestError(
+            "invalid_ids", "a status check has either 'id' (and 'request') or 'ids'", "ids"
+        )
+    records = ids if isinstance(ids, list) and 0 < len(ids) <= MAX_IDS_PER_MESSAGE else []
+    valid = [i for i in records if isinstance(i, str) and ID_PATTERN.fullmatch(i)]
+    if not valid or len(valid) != len(records):
+        raise InvalidRequestError(
+            "invalid_ids", f"'ids' must be 1-{MAX_IDS_PER_MESSAGE} record ids", "ids"
+        )
+    return [StatusCheck(record_id, attempt) for record_id in valid]
+
+
+def _one_check(document: dict[str, object], attempt: int) -> StatusCheck:
+    record_id = document.get("id")
+    if not isinstance(record_id, str) or not ID_PATTERN.fullmatch(record_id):
+        raise InvalidRequestError("invalid_id", "a status check needs the record's 'id'", "id")
     request = document.get("request")
     if request is None:
         return StatusCheck(record_id, attempt)
@@ -63,10 +91,29 @@ def delay_before(attempt: int, first: float) -> float:
 async def schedule(
     services: Services, record_id: str, attempt: int = 1, request: OutboundRequest | None = None
 ) -> None:
-    delay = delay_before(attempt, services.settings.status_check_seconds)
+    """Returns once the check is on the queue (with others of the same attempt, if any)."""
+    if request is None:
+        batch = services.check_batches.get(attempt)
+        if batch is None:
+            flush = partial(_put_checks, services, attempt)
+            batch = services.check_batches[attempt] = GroupCommit(flush, MAX_IDS_PER_MESSAGE)
+        await batch.add(record_id)
+        return
     check: dict[str, object] = {"kind": CHECK_KIND, "id": record_id, "attempt": attempt}
-    if request is not None:
-        check["request"] = request.to_document()
+    check["request"] = replace(request, logged_as=None).to_document()
+    await _put(services, check)
+
+
+async def _put_checks(services: Services, attempt: int, ids: list[str]) -> None:
+    check: dict[str, object] = {"kind": CHECK_KIND, "attempt": attempt}
+    check.update({"id": ids[0]} if len(ids) == 1 else {"ids": ids})
+    await _put(services, check)
+
+
+async def _put(services: Services, check: dict[str, object]) -> None:
+    attempt = check["attempt"]
+    assert isinstance(attempt, int)
+    delay = delay_before(attempt, services.settings.status_check_seconds)
     document = json.dumps(check, ensure_ascii=False)
     await services.queue.send_message(document, visibility_timeout=int(delay), time_to_live=-1)
 
@@ -76,17 +123,40 @@ async def schedule_if_open(services: Services, record: LogRecord | None, attempt
         await schedule(services, record.id, attempt)
 
 
-async def run(services: Services, check: StatusCheck) -> None:
+async def run_all(services: Services, checks: list[StatusCheck]) -> None:
+    """Each record on its own, then every next check at once (one message, mostly). A check
+    that fails is left again rather than failing the message: a redelivery would check the
+    others twice and start second chains of checks."""
+    results = await asyncio.gather(*(run(services, c) for c in checks), return_exceptions=True)
+    following: list[StatusCheck] = []
+    for check, result in zip(checks, results, strict=True):
+        if isinstance(result, Exception):
+            logs.warning(
+                "status_check_failed", id=check.id, attempt=check.attempt, reason=repr(result)
+            )
+            following.append(check)
+        elif isinstance(result, BaseException):
+            raise result
+        elif result is not None:
+            following.append(result)
+    await asyncio.gather(*(schedule(services, c.id, c.attempt, c.request) for c in following))
+
+
+async def run(services: Services, check: StatusCheck) -> StatusCheck | None:
+    """One record's check; returns the next one to leave, if the record is still open."""
     record = await services.log.get(check.id)
     if record is None or is_terminal(record.status_rank):
-        return
+        return None
     if record.twilio_sid:
-        await _ask_twilio(services, record, check)
-    elif possibly_sent(record) and check.request is not None:
-        await _find_lost_send(services, record, check, check.request)
+        return await _ask_twilio(services, record, check)
+    if possibly_sent(record) and check.request is not None:
+        return await _find_lost_send(services, record, check, check.request)
+    return None
 
 
-async def _ask_twilio(services: Services, record: LogRecord, check: StatusCheck) -> None:
+async def _ask_twilio(
+    services: Services, record: LogRecord, check: StatusCheck
+) -> StatusCheck | None:
     from shared.twilio_sender import PermanentSendError, TransientSendError
 
     assert record.twilio_sid is not None
@@ -94,13 +164,12 @@ async def _ask_twilio(services: Services, record: LogRecord, check: StatusCheck)
         found = await services.sender().fetch(record.kind, record.twilio_sid)
     except TransientSendError as exc:
         logs.warning("status_check_failed", id=record.id, attempt=check.attempt, reason=exc.reason)
-        await _again_or_give_up(services, record, check)
-        return
+        return await _again_or_give_up(services, record, check)
     except PermanentSendError as exc:
         message = f"Twilio does not know {record.twilio_sid}: {exc.message}"
         await services.log.update(record.id, status_unknown(message), record)
         logs.error("status_check_unknown_sid", id=record.id, sid=record.twilio_sid)
-        return
+        return None
     written = await services.log.update(
         record.id,
         twilio_status(
@@ -113,40 +182,43 @@ async def _ask_twilio(services: Services, record: LogRecord, check: StatusCheck)
         record,
     )
     now = written[0] if written else record
-    if not is_terminal(now.status_rank):
-        await _again_or_give_up(services, now, check)
+    if is_terminal(now.status_rank):
+        return None
+    return await _again_or_give_up(services, now, check)
 
 
 async def _find_lost_send(
     services: Services, record: LogRecord, check: StatusCheck, request: OutboundRequest
-) -> None:
+) -> StatusCheck | None:
     from shared.reconcile import Verdict, reconcile
     from shared.twilio_sender import TransientSendError
 
     lease = timedelta(seconds=services.settings.send_lease_seconds)
     if utcnow() < lease_ends(record, lease):
-        await _again_or_give_up(services, record, check)
-        return
+        return await _again_or_give_up(services, record, check)
     try:
         verdict, adopted = await reconcile(services, request, record)
     except TransientSendError as exc:
         logs.warning("status_check_failed", id=record.id, attempt=check.attempt, reason=exc.reason)
-        await _again_or_give_up(services, record, check)
-        return
+        return await _again_or_give_up(services, record, check)
     if verdict is Verdict.ADOPTED:
-        await schedule_if_open(services, adopted, check.attempt + 1)
-    elif verdict is Verdict.UNDECIDED:
-        await _again_or_give_up(services, record, check)
-    else:
-        reason = f"gave up after {record.attempts} attempts; no trace of it at Twilio"
-        await services.log.update(record.id, failed(None, reason), record)
-        logs.warning("send_given_up", id=record.id, attempts=record.attempts)
+        if adopted is None or is_terminal(adopted.status_rank):
+            return None
+        return StatusCheck(adopted.id, check.attempt + 1)
+    if verdict is Verdict.UNDECIDED:
+        return await _again_or_give_up(services, record, check)
+    reason = f"gave up after {record.attempts} attempts; no trace of it at Twilio"
+    await services.log.update(record.id, failed(None, reason), record)
+    logs.warning("send_given_up", id=record.id, attempts=record.attempts)
+    return None
 
 
-async def _again_or_give_up(services: Services, record: LogRecord, check: StatusCheck) -> None:
+async def _again_or_give_up(
+    services: Services, record: LogRecord, check: StatusCheck
+) -> StatusCheck | None:
     if check.attempt < MAX_CHECKS:
-        await schedule(services, record.id, check.attempt + 1, check.request)
-        return
+        return StatusCheck(record.id, check.attempt + 1, check.request)
     message = f"no final status from Twilio after {MAX_CHECKS} checks; last: {record.status}"
     await services.log.update(record.id, status_unknown(message), record)
     logs.error("status_check_gave_up", id=record.id, status=record.status)
+    return None

@@ -10,6 +10,7 @@ import enum
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from shared.message_log import Change, LogEvent, LogRecord, utcnow
@@ -23,6 +24,7 @@ from shared.status import (
     UNKNOWN,
     WITHDRAWN,
     Kind,
+    UnknownStatusError,
     gateway_rank,
     is_terminal,
     twilio_rank,
@@ -184,15 +186,17 @@ def twilio_status(
     outcome: str | None = None,
     note: str | None = None,
     from_: str | None = None,
+    at: datetime | None = None,
 ) -> Decider:
     """Twilio's word on a record (send result or callback): forward only, history always.
 
     A record owns one SID: news about another SID is history, never the record's status.
+    ``at`` is when Twilio's word arrived, if not now (a callback row folded on read).
     """
 
     def decide(record: LogRecord) -> Change:
         kind: Kind = "call" if record.kind == "call" else "sms"
-        now = utcnow()
+        now = at or utcnow()
         event = LogEvent(
             status,
             TWILIO,
@@ -220,6 +224,28 @@ def twilio_status(
         return Change(event, summary)
 
     return decide
+
+
+def fold_callback(record: LogRecord, event: LogEvent, inbound_only: bool) -> LogRecord:
+    """A status callback's row applied on read (``MessageLog``): the same rule as any other
+    word from Twilio. A status that is not one of this kind's is history only, as is a row
+    that may only move an inbound record when this one is not."""
+    if inbound_only and record.direction != "inbound":
+        return record
+    decide = twilio_status(
+        event.status,
+        sid=event.twilio_sid,
+        error_code=event.error_code,
+        error_message=event.error_message,
+        at=event.at,
+    )
+    try:
+        change = decide(record)
+    except UnknownStatusError:
+        return record
+    if change is None or not change.summary:
+        return record
+    return replace(record, **change.summary)
 
 
 def _reached_twilio_after_all(record: LogRecord, sid: str | None) -> bool:

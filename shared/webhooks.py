@@ -6,6 +6,7 @@ does at most two table operations, so it answers well inside Twilio's 15 second 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import azure.functions as func
@@ -20,8 +21,8 @@ from shared.outbound import ID_PATTERN
 from shared.services import Services, get_services
 from shared.settings import Group, MisconfiguredError, get_settings
 from shared.signatures import refusal
-from shared.status import UnknownStatusError
-from shared.transitions import TWILIO, inbound_record, twilio_status
+from shared.status import is_twilio_status
+from shared.transitions import TWILIO, inbound_record
 
 Handler = Callable[[func.HttpRequest, FormParams], Awaitable[func.HttpResponse]]
 
@@ -52,45 +53,40 @@ def _int(value: str) -> int | None:
 
 
 async def _status_callback(req: func.HttpRequest, params: FormParams) -> func.HttpResponse:
+    """One row, no read: the log folds the callback into the summary when it is next read.
+
+    A SID the worker never recorded (it died, or gave up) gets its owner here, because the
+    signed callback URL proves whose send it is and reconciliation of other records must
+    know; the two writes are independent and go out together.
+    """
     record_id, only_inbound = inbound.callback_record_id(params, req.params.get("id", ""))
     status = params.first("MessageStatus") or params.first("SmsStatus")
     sid = params.first("MessageSid") or params.first("SmsSid")
     if not status:
         status, sid = params.first("CallStatus"), params.first("CallSid")
-    if not ID_PATTERN.match(record_id) or not status:
+    if not ID_PATTERN.fullmatch(record_id) or not status:
         logs.warning("status_callback_unusable", id=record_id, status=status)
         return twiml_response(twiml.empty_messaging())
-    error_code = _int(params.first("ErrorCode"))
-    services = await get_services()
-    decide = twilio_status(
+    if not is_twilio_status(status):
+        logs.warning("status_callback_unknown_status", id=record_id, status=status)
+    event = LogEvent(
         status,
-        sid=sid or None,
-        error_code=error_code,
+        TWILIO,
+        twilio_sid=sid or None,
+        error_code=_int(params.first("ErrorCode")),
         error_message=params.first("ErrorMessage") or None,
     )
-    if only_inbound:
-        decide = inbound_only(decide)
-    try:
-        result = await services.log.update(record_id, decide)
-    except UnknownStatusError:
-        logs.warning("status_callback_unknown_status", id=record_id, status=status)
-        await services.log.add_event(record_id, LogEvent(status, TWILIO, twilio_sid=sid or None))
-        return twiml_response(twiml.empty_messaging())
-    if result is None:
-        logs.warning("status_callback_unknown_id", id=record_id, sid=sid)
-        return twiml_response(twiml.empty_messaging())
-    change = result[1]
-    if sid and change is not None and change.summary.get("twilio_sid") == sid:
-        await _own_sid(services, sid, record_id)
-    moved = bool(change and change.summary.get("status"))
-    logs.info("status_callback", id=record_id, status=status, applied=moved)
+    services = await get_services()
+    writes = [services.log.add_callback(record_id, event, only_inbound)]
+    if sid and not only_inbound:
+        writes.append(_own_sid(services, sid, record_id))
+    await asyncio.gather(*writes)
+    logs.info("status_callback", id=record_id, status=status)
     return twiml_response(twiml.empty_messaging())
 
 
 async def _own_sid(services: Services, sid: str, record_id: str) -> None:
-    """The worker never recorded this send's SID (it died, or gave up): the signed callback
-    URL proves whose it is, and reconciliation of other records must know it."""
-    owner = await services.sids.claim(sid, record_id)
+    owner = await services.sids.ensure(sid, record_id)
     if owner != record_id:
         logs.error("sid_claimed_by_another_record", id=record_id, sid=sid, owner=owner)
 

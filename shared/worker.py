@@ -12,7 +12,7 @@ with a delay instead. A send that is not final leaves a status check behind
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -21,7 +21,7 @@ import azure.functions as func
 
 from shared import logs, status_checks
 from shared.event_envelope import unwrap
-from shared.message_log import LogRecord, RecordExistsError, utcnow
+from shared.message_log import Change, LogRecord, RecordExistsError, utcnow, with_event
 from shared.outbound import ID_PATTERN, InvalidRequestError, OutboundRequest, parse_request
 from shared.queue_codec import decode_queue_text
 from shared.reconcile import Verdict, reconcile
@@ -48,6 +48,7 @@ HOST_JSON = Path(__file__).resolve().parent.parent / "host.json"
 DEFAULT_MAX_DEQUEUE_COUNT = 5
 OPTED_OUT_CODE = 21610
 SCHEDULE_TOLERANCE = timedelta(seconds=5)
+PLANS = 2
 
 
 class RetryableSendError(Exception):
@@ -85,10 +86,12 @@ async def process(msg: func.QueueMessage) -> None:
         document = decode_queue_text(msg.get_body())
         if status_checks.is_check(document):
             assert isinstance(document, dict)
-            await status_checks.run(services, status_checks.parse_check(document))
+            await status_checks.run_all(services, status_checks.parse_checks(document))
             return
         document, event_id = unwrap(document)
-        request = parse_request(document, default_id=event_id or msg.id, schedule_limits=False)
+        request = parse_request(
+            document, default_id=event_id or msg.id, schedule_limits=False, from_queue=True
+        )
     except InvalidRequestError as exc:
         await _reject(services, msg, document if isinstance(document, dict) else {}, exc)
         return
@@ -96,7 +99,7 @@ async def process(msg: func.QueueMessage) -> None:
         await enqueue(services, request)
         logs.info("send_deferred", id=request.id, send_at=request.send_at.isoformat())
         return
-    record = await _ensure_record(services, request)
+    record = _as_logged(services, request) or await _ensure_record(services, request)
     if record is None:
         return
     host_gives_up = (msg.dequeue_count or 1) >= max_dequeue_count()
@@ -140,6 +143,21 @@ async def _reject(
     logs.warning("queue_message_rejected", id=record_id, code=error.code, reason=error.message)
 
 
+def _as_logged(services: Services, request: OutboundRequest) -> LogRecord | None:
+    """The record exactly as the API inserted it, rebuilt from the API's note instead of
+    read: its ETag still guards the claim, so if anything moved it since, the claim fails
+    and the worker reads the record and plans again."""
+    if request.logged_as is None:
+        return None
+    record, event = new_outbound_record(
+        request,
+        source="api",
+        store_bodies=services.settings.log_message_bodies,
+        now=request.logged_as.at,
+    )
+    return replace(with_event(record, event), etag=request.logged_as.etag)
+
+
 async def _ensure_record(services: Services, request: OutboundRequest) -> LogRecord | None:
     """The API logged it already; a message from another service is logged here first."""
     record = await services.log.get(request.id)
@@ -167,6 +185,27 @@ async def _ensure_record(services: Services, request: OutboundRequest) -> LogRec
 async def _send(
     services: Services, request: OutboundRequest, record: LogRecord, host_gives_up: bool
 ) -> None:
+    """Plan, claim, call Twilio. A claim lost to a change of the record (another delivery,
+    a stale note from the API) plans again with the record as it is now."""
+    for _ in range(PLANS):
+        claimed = await _plan_and_claim(services, request, record)
+        if claimed is None:
+            return
+        record, change = claimed
+        if change is not None:
+            attempt = Attempt(
+                record.attempts,
+                last=host_gives_up or record.attempts >= max_dequeue_count(),
+            )
+            await _call_twilio(services, request, record, attempt)
+            return
+    raise RetryableSendError(f"{request.id} kept changing while claiming; retrying")
+
+
+async def _plan_and_claim(
+    services: Services, request: OutboundRequest, record: LogRecord
+) -> tuple[LogRecord, Change | None] | None:
+    """The claimed record, or the record that changed under the claim; None: nothing to send."""
     from shared.twilio_sender import TransientSendError
 
     lease = timedelta(seconds=services.settings.send_lease_seconds)
@@ -176,10 +215,10 @@ async def _send(
         if record.twilio_sid:
             # The invocation that recorded the SID may have died before leaving its check.
             await status_checks.schedule_if_open(services, record, 1)
-        return
+        return None
     if plan is SendPlan.WAIT:
         await _defer(services, request, lease_ends(record, lease), "claim_in_lease")
-        return
+        return None
     if plan is SendPlan.RECONCILE:
         try:
             verdict, adopted = await reconcile(services, request, record)
@@ -187,29 +226,28 @@ async def _send(
             raise RetryableSendError(f"cannot reconcile: {exc.reason}") from exc
         if verdict is Verdict.ADOPTED:
             await status_checks.schedule_if_open(services, adopted, 1)
-            return
+            return None
         if verdict is Verdict.UNDECIDED:
             settle = timedelta(seconds=services.settings.settle_seconds)
             await _defer(services, request, utcnow() + settle, "reconcile_unsettled")
-            return
+            return None
     if request.kind == "sms" and await services.opt_outs.is_opted_out(request.to):
         await services.log.update(
             request.id, failed(OPTED_OUT_CODE, "the recipient has opted out (STOP); not sent")
         )
         logs.info("send_refused_opted_out", id=request.id, to=request.to)
-        return
+        return None
     claimed = await services.log.update(request.id, claim(record, utcnow()), record)
-    if claimed is None or claimed[1] is None:
-        raise RetryableSendError(f"{request.id} changed while claiming; retrying")
-    attempts = claimed[0].attempts
-    attempt = Attempt(attempts, last=host_gives_up or attempts >= max_dequeue_count())
-    await _call_twilio(services, request, claimed[0], attempt)
+    if claimed is None:
+        raise RetryableSendError(f"record {request.id} is not in the log")
+    return claimed
 
 
 async def _defer(services: Services, request: OutboundRequest, until: datetime, why: str) -> None:
-    """Come back later without spending one of the host's retries on waiting."""
+    """Come back later without spending one of the host's retries on waiting (and without
+    the API's note: the record has moved since)."""
     delay = max((until - utcnow()).total_seconds(), 0.0) + 1.0
-    await enqueue(services, request, delay=delay)
+    await enqueue(services, replace(request, logged_as=None), delay=delay)
     logs.info("send_deferred", id=request.id, reason=why, seconds=round(delay))
 
 

@@ -48,6 +48,8 @@ def queue_client(connection: str, queue_name: str) -> QueueClient:
 
     Retries are short: the listeners retry on their own schedule, and the SDK's default
     (about a minute and a half against a stopped Azurite) would stall start-up and shutdown.
+    No proxy or netrc lookups per request: the real host (.NET) makes none, and their cost
+    would be counted against the app in ``make bench``.
     """
     return QueueClient.from_connection_string(
         resolve_connection_string(connection),
@@ -56,6 +58,7 @@ def queue_client(connection: str, queue_name: str) -> QueueClient:
         initial_backoff=1,
         increment_base=2,
         random_jitter_range=1,
+        use_env_settings=False,
     )
 
 

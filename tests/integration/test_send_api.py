@@ -31,7 +31,8 @@ async def test_sms_is_accepted_logged_and_queued(gateway: Gateway) -> None:
     record = await gateway.services.log.get(body["id"])
     assert record is not None and record.status == "accepted" and record.body == SMS["body"]
     queued = await gateway.queued_messages()
-    assert [parse_request(json.loads(m.get_body())).id for m in queued] == [body["id"]]
+    ids = [parse_request(json.loads(m.get_body()), from_queue=True).id for m in queued]
+    assert ids == [body["id"]]
 
 
 async def test_call_is_accepted_with_kind_call(gateway: Gateway) -> None:

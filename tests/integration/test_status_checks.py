@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -125,3 +126,43 @@ async def test_check_of_a_lost_send_not_at_twilio_records_failed(gateway: Gatewa
     record = await gateway.services.log.get("lost-3")
     assert record is not None and record.status == "failed"
     assert gateway.twilio.creates == []
+
+
+def checks(record_ids: list[str], attempt: int = 1) -> bytes:
+    document = {"kind": status_checks.CHECK_KIND, "ids": record_ids, "attempt": attempt}
+    return json.dumps(document).encode()
+
+
+async def test_checks_left_at_the_same_time_share_one_queue_message(gateway: Gateway) -> None:
+    ids = ["together-1", "together-2", "together-3"]
+
+    await asyncio.gather(*(status_checks.schedule(gateway.services, i) for i in ids))
+
+    assert await pending_checks(gateway) == 1
+
+
+async def test_one_check_message_checks_each_of_its_records(gateway: Gateway) -> None:
+    for record_id in ("many-1", "many-2"):
+        await sent(gateway, record_id)
+    delivered = reply(200, {"sid": SID, "status": "delivered"})
+    gateway.twilio.script(delivered, delivered)
+
+    await run_worker(trigger_message("c", checks(["many-1", "many-2"])))
+
+    for record_id in ("many-1", "many-2"):
+        record = await gateway.services.log.get(record_id)
+        assert record is not None and record.status == "delivered"
+    assert await pending_checks(gateway) == 2  # the two left by the sends
+
+
+async def test_the_open_records_of_one_check_message_share_their_next_check(
+    gateway: Gateway,
+) -> None:
+    for record_id in ("open-1", "open-2"):
+        await sent(gateway, record_id)
+    still_sent = reply(200, {"sid": SID, "status": "sent"})
+    gateway.twilio.script(still_sent, still_sent)
+
+    await run_worker(trigger_message("c", checks(["open-1", "open-2"])))
+
+    assert await pending_checks(gateway) == 3

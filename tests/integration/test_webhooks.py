@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from xml.etree import ElementTree
 
 import azure.functions as func
 import pytest
 
 from shared.services import reset_services
+from shared.sid_owners import SidOwners
 from shared.worker import max_dequeue_count
 from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, Gateway
 from tests.support.app import user_function
@@ -290,3 +292,40 @@ async def test_twiml_message_says_and_plays_like_the_twimlet(gateway: Gateway) -
         ("Say", "Hello"),
         ("Play", "https://example.com/a.mp3"),
     ]
+
+
+async def test_a_status_callback_is_one_write_and_no_read(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record_id = await sent_sms(gateway)
+    table = gateway.services.log._table
+    calls: list[str] = []
+    for name in ("create_entity", "get_entity", "query_entities", "update_entity"):
+        original = getattr(table, name)
+
+        def spy(*args: Any, _name: str = name, _original: Any = original, **kwargs: Any) -> Any:
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(table, name, spy)
+
+    await call("twilio_status", status_callback(record_id, "delivered"))
+
+    assert calls == ["create_entity"]
+
+
+async def test_a_callback_makes_its_record_the_owner_of_a_sid_the_worker_never_recorded(
+    gateway: Gateway,
+) -> None:
+    created = await call("send_message", api_post("messages", {"to": CALLER, "body": "hi"}))
+    record_id = json.loads(created.get_body())["id"]
+    (message,) = await gateway.queued_messages()
+    gateway.twilio.script(twilio_error(500, 20500, "created, then failed"))
+    await user_function("outbound_worker")(
+        trigger_message(record_id, message.get_body(), max_dequeue_count())
+    )
+
+    await call("twilio_status", status_callback(record_id, "sent"))
+
+    another_instance = SidOwners(gateway.services.log._table)
+    assert await another_instance.claim(SMS_SID, "someone-else") == record_id

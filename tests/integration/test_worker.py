@@ -6,6 +6,7 @@ import base64
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import azure.functions as func
 import pytest
@@ -397,3 +398,53 @@ async def test_readme_event_grid_example_is_sent_under_its_event_id(gateway: Gat
 
     assert await status_of(gateway, "backup-2026-11-26") == "queued"
     assert "The nightly backup failed." in gateway.twilio.creates[0].data["Twiml"]
+
+
+async def test_a_message_the_api_queued_is_claimed_without_a_read(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await user_function("send_message")(api_post("messages", {"to": "+15551234567", "body": "hi"}))
+    (message,) = await gateway.queued_messages()
+    table = gateway.services.log._table
+    reads: list[str] = []
+    for name in ("get_entity", "query_entities"):
+        original = getattr(table, name)
+
+        def spy(*args: Any, _name: str = name, _original: Any = original, **kwargs: Any) -> Any:
+            reads.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(table, name, spy)
+
+    await run_worker(message)
+
+    assert reads == [] and len(gateway.twilio.creates) == 1
+    assert await status_of(gateway, json.loads(message.get_body())["id"]) == "queued"
+
+
+async def test_a_stale_note_from_the_api_is_planned_again_from_the_record(
+    gateway: Gateway,
+) -> None:
+    await user_function("send_message")(api_post("messages", {"to": "+15551234567", "body": "hi"}))
+    (message,) = await gateway.queued_messages()
+    gateway.twilio.script(twilio_error(429, 20429, "Too Many Requests"))
+    with pytest.raises(worker.RetryableSendError):
+        await run_worker(message)
+
+    await run_worker(trigger_message("api-msg", message.get_body(), 2))
+
+    assert len(gateway.twilio.creates) == 2
+    record = await gateway.services.log.get(json.loads(message.get_body())["id"])
+    assert record is not None and record.status == "queued" and record.attempts == 2
+
+
+async def test_a_redelivery_with_the_apis_note_after_the_send_is_not_sent_again(
+    gateway: Gateway,
+) -> None:
+    await user_function("send_message")(api_post("messages", {"to": "+15551234567", "body": "hi"}))
+    (message,) = await gateway.queued_messages()
+    await run_worker(message)
+
+    await run_worker(trigger_message("api-msg", message.get_body(), 2))
+
+    assert len(gateway.twilio.creates) == 1

@@ -15,7 +15,7 @@ import json
 import random
 import secrets
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,8 @@ from azure.storage.queue.aio import QueueClient
 from localdev.fault_proxy import FaultProxy, ProxyConfig
 from localdev.ports import free_port
 from localdev.stack import Stack
+from shared.message_log import from_rows
+from shared.transitions import fold_callback
 from tests.support.fast_app import fast_app
 
 ACCOUNT_SID = "AC" + "5" * 32
@@ -296,8 +298,16 @@ class Soak:
 
 
 async def _summaries(table: TableClient) -> dict[str, str]:
-    rows = table.query_entities("RowKey eq 'summary'", select=["PartitionKey", "status"])
-    return {str(row["PartitionKey"]): str(row["status"]) async for row in rows}
+    """Each record's status as the gateway reads it: the summary with its callbacks folded."""
+    partitions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    async for row in table.list_entities():
+        partitions[str(row["PartitionKey"])].append(row)
+    statuses: dict[str, str] = {}
+    for partition, rows in partitions.items():
+        found = from_rows(rows, fold_callback)
+        if found is not None:
+            statuses[partition] = found[0].status
+    return statuses
 
 
 async def _ignore_exists(create: Callable[[], Awaitable[Any]]) -> None:

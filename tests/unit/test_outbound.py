@@ -18,6 +18,7 @@ from shared.outbound import (
     MAX_TWIML,
     MAX_URL,
     InvalidRequestError,
+    LoggedAs,
     OutboundRequest,
     parse_request,
 )
@@ -492,3 +493,45 @@ def test_fingerprint_ignores_the_trace() -> None:
     untraced = parse_request(sms(id="one"), now=NOW)
 
     assert traced.fingerprint() == untraced.fingerprint()
+
+
+NOTE = {"at": "2030-01-01T12:00:00+00:00", "etag": "W/\"datetime'2030-01-01T12%3A00Z'\""}
+
+
+def test_the_apis_note_round_trips_through_a_queue_message() -> None:
+    request = parse_request(sms(logged_as=NOTE), from_queue=True, now=NOW)
+
+    assert request.logged_as == LoggedAs(NOW, NOTE["etag"])
+    assert parse_request(json.loads(request.to_json()), from_queue=True, now=NOW) == request
+
+
+def test_the_apis_note_is_not_part_of_the_request() -> None:
+    noted = parse_request(sms(id="a", logged_as=NOTE), from_queue=True, now=NOW)
+
+    assert noted.fingerprint() == parse_request(sms(id="a"), now=NOW).fingerprint()
+
+
+def test_the_api_refuses_a_note_of_its_own_from_a_client() -> None:
+    error = refusal(sms(logged_as=NOTE))
+
+    assert (error.code, error.field) == ("unknown_field", "logged_as")
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "yes",
+        {"at": NOTE["at"]},
+        {**NOTE, "extra": 1},
+        {**NOTE, "at": "2030-01-01T12:00:00"},
+        {**NOTE, "at": "tomorrow"},
+        {**NOTE, "etag": ""},
+        {**NOTE, "etag": "é"},
+        {**NOTE, "etag": 7},
+    ],
+)
+def test_a_malformed_note_is_refused_naming_it(note: object) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        parse_request(sms(logged_as=note), from_queue=True, now=NOW)
+
+    assert (info.value.code, info.value.field) == ("invalid_logged_as", "logged_as")

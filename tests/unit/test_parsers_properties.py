@@ -18,6 +18,7 @@ from shared.outbound import InvalidRequestError, parse_request
 from shared.queue_codec import decode_queue_text
 from shared.settings import load_settings
 from shared.signatures import is_from_twilio
+from shared.status_checks import CHECK_KIND, parse_checks
 from shared.transitions import new_outbound_record
 from shared.twiml import twimlet_messages_from
 
@@ -97,6 +98,35 @@ def test_request_parser_accepts_or_names_the_rule_for_any_document(
     document: Any, schedule_limits: bool
 ) -> None:
     accepted_or_refused(document, schedule_limits=schedule_limits)
+
+
+NOTES = st.fixed_dictionaries(
+    {"at": NEAR_VALID_TEXT | ANY_TEXT, "etag": ANY_TEXT | st.sampled_from(['W/"1"', ""])}
+)
+
+
+@PROPERTY
+@given(DOCUMENTS, NOTES | JSON_VALUES)
+def test_queue_parser_accepts_or_names_the_rule_for_any_note_from_the_api(
+    document: Any, note: Any
+) -> None:
+    try:
+        request = parse_request({**document, "logged_as": note}, from_queue=True)
+    except InvalidRequestError as exc:
+        assert exc.code and exc.message  # noqa: PT017 - the refusal is the outcome
+        return
+    assert parse_request(json.loads(request.to_json()), from_queue=True) == request
+
+
+@PROPERTY
+@given(st.dictionaries(st.sampled_from(["id", "ids", "attempt", "request"]), JSON_VALUES))
+def test_status_check_parser_accepts_or_names_the_rule_for_any_document(document: Any) -> None:
+    try:
+        checks = parse_checks({"kind": CHECK_KIND, **document})
+    except InvalidRequestError as exc:
+        assert exc.code and exc.message  # noqa: PT017 - the refusal is the outcome
+        return
+    assert checks and all(check.attempt >= 1 for check in checks)
 
 
 def http_request(body: bytes, content_type: str = "application/json") -> func.HttpRequest:

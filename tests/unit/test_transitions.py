@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shared.message_log import Change, LogRecord
+from shared.message_log import Change, LogEvent, LogRecord
 from shared.outbound import OutboundRequest
 from shared.status import TERMINAL_RANK, Kind
 from shared.transitions import (
@@ -18,11 +18,13 @@ from shared.transitions import (
     GIVEN_UP,
     IN_FLIGHT,
     NOT_SENT,
+    TWILIO,
     Decider,
     SendPlan,
     attempt_failed,
     claim,
     failed,
+    fold_callback,
     give_up,
     inbound_record,
     new_outbound_record,
@@ -356,3 +358,32 @@ def test_give_up_fails_a_send_that_cannot_have_reached_twilio() -> None:
     change = apply(give_up(20429, "gave up after 5 attempts"), claimed(last_outcome=NOT_SENT))
 
     assert change.summary["status"] == "failed"
+
+
+def callback(status: str, sid: str | None = "SM1", **fields: Any) -> LogEvent:
+    return LogEvent(status, TWILIO, at=NOW + timedelta(seconds=5), twilio_sid=sid, **fields)
+
+
+def test_a_folded_callback_moves_the_record_as_a_written_one_would() -> None:
+    record = fold_callback(claimed(), callback("delivered"), False)
+
+    assert (record.status, record.status_rank, record.twilio_sid) == (
+        "delivered",
+        TERMINAL_RANK,
+        "SM1",
+    )
+    assert record.updated_at == NOW + timedelta(seconds=5)
+
+
+def test_a_folded_callback_never_moves_a_record_back() -> None:
+    delivered = fold_callback(claimed(), callback("delivered"), False)
+
+    assert fold_callback(delivered, callback("sent"), False) == delivered
+
+
+def test_a_folded_callback_for_inbound_records_only_leaves_an_outbound_one_alone() -> None:
+    assert fold_callback(claimed(), callback("delivered"), True) == claimed()
+
+
+def test_a_folded_callback_with_a_status_of_the_other_kind_is_history_only() -> None:
+    assert fold_callback(claimed(), callback("completed"), False) == claimed()
