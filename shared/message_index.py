@@ -6,6 +6,9 @@ once when the record is created: partition ``<kind>-<yyyymmdd>`` (the UTC day it
 created), row key ``<inverted microseconds>-<id>``, so a partition reads newest first and a
 time range is a row key range. Direction and numbers are on the row to filter on; the status
 changes too often to copy here and is read from the record's summary.
+
+Rows written at the same time share a partition (the day), so they go in one entity-group
+transaction (``group_commit``): a busy instance pays one request per batch, not per record.
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.data.tables.aio import TableClient
 
 from shared import logs
+from shared.group_commit import GroupCommit
 from shared.message_log import LogRecord
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _INVERT_FROM = 10**17 - 1
 DAYS_PER_PAGE = 31
+# Table Storage takes at most 100 operations in one entity-group transaction.
+MAX_ROWS_PER_BATCH = 100
 
 
 class InvalidContinuationError(ValueError):
@@ -99,20 +105,39 @@ def index_entity(record: LogRecord) -> dict[str, Any]:
 class MessageIndex:
     def __init__(self, table: TableClient) -> None:
         self._table = table
+        self._batch: GroupCommit[dict[str, Any]] = GroupCommit(self._insert, MAX_ROWS_PER_BATCH)
 
     async def add(self, record: LogRecord) -> None:
-        """One insert per record, after the record is safely in the log.
+        """One row per record, after the record is safely in the log.
 
         A failure is logged, not raised: the record and its send are fine and only missing
         from lists, while raising would answer the sender an error for a request that is
         already accepted.
         """
+        await self._batch.add(index_entity(record))
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> None:
+        partitions: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            partitions.setdefault(row["PartitionKey"], []).append(row)
+        for same_day in partitions.values():
+            if len(same_day) > 1:
+                try:
+                    await self._table.submit_transaction([("create", row) for row in same_day])
+                    continue
+                except AzureError as exc:
+                    # All or nothing: one row already there (a repeat) sinks the batch.
+                    logs.info("index_batch_retried_one_by_one", error=type(exc).__name__)
+            for row in same_day:
+                await self._insert_one(row)
+
+    async def _insert_one(self, row: dict[str, Any]) -> None:
         try:
-            await self._table.create_entity(index_entity(record))
+            await self._table.create_entity(row)
         except ResourceExistsError:
             return
         except AzureError as exc:
-            logs.error("index_write_failed", id=record.id, error=type(exc).__name__)
+            logs.error("index_write_failed", id=row["id"], error=type(exc).__name__)
 
     async def page(
         self, query: IndexQuery, limit: int, start: Position | None = None

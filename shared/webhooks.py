@@ -1,7 +1,8 @@
 """Twilio-facing endpoints: status callbacks, incoming sms and calls, TwiML for calls.
 
 Each one checks Twilio's signature first, answers TwiML, never calls Twilio's REST API and
-does at most two table operations, so it answers well inside Twilio's 15 second limit.
+waits on at most one round of table operations, so it answers well inside Twilio's 15
+second limit.
 """
 
 from __future__ import annotations
@@ -92,13 +93,20 @@ async def _own_sid(services: Services, sid: str, record_id: str) -> None:
 
 
 async def _log_inbound(services: Services, entry: tuple[LogRecord, LogEvent]) -> bool:
-    """True when this webhook logged the record first (a redirect posts the call again)."""
+    """True when this webhook logged the record first (a redirect posts the call again).
+
+    The record and its index row are independent writes and go out together; an index row
+    whose record could not be written is skipped by the lists.
+    """
     record, event = entry
-    try:
-        await services.index.add(await services.log.create(record, event))
-    except RecordExistsError:
+    created, _ = await asyncio.gather(
+        services.log.create(record, event), services.index.add(record), return_exceptions=True
+    )
+    if isinstance(created, RecordExistsError):
         logs.info("inbound_repeated", id=record.id)
         return False
+    if isinstance(created, BaseException):
+        raise created
     return True
 
 
