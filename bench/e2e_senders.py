@@ -4,12 +4,14 @@ All of them go through the same latency proxy to the same simulator as the gatew
 The naive sender is Twilio's classic sample in a loop (a new ``Client`` per message); the
 concurrent sender is what a careful engineer writes (24 threads sharing one client and its
 connection pool); the ceiling is the simulator itself at 24 requests in flight, with a client
-that costs next to nothing, so the gateway's overhead shows against it.
+that costs next to nothing, so the gateway's overhead shows against it. 24 is the worker's own
+concurrency: ``batchSize + newBatchThreshold`` in ``host.json``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,7 +20,16 @@ import aiohttp
 from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from twilio.rest import Client
 
-IN_FLIGHT = 24
+from localdev.azurite import PROJECT_ROOT
+
+
+def worker_concurrency() -> int:
+    """The most queue messages the host runs at once, from the app's ``host.json``."""
+    queues = json.loads((PROJECT_ROOT / "host.json").read_text())["extensions"]["queues"]
+    return int(queues["batchSize"]) + int(queues["newBatchThreshold"])
+
+
+IN_FLIGHT = worker_concurrency()
 
 
 @dataclass(frozen=True)

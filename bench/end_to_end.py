@@ -32,6 +32,7 @@ import aiohttp
 
 from bench import e2e_senders, e2e_webhooks
 from bench.cold_import import median_seconds
+from bench.e2e_senders import IN_FLIGHT
 from localdev.azurite import PROJECT_ROOT, Azurite
 from localdev.ports import free_port, wait_for_port
 from localdev.processes import stop_process
@@ -375,8 +376,8 @@ def table(figures: Figures) -> list[str]:
         f"| of which: all accepted by the API / all sent to Twilio | "
         f"{accepted:.1f} / {sent:.1f} SMS/s |",
         f"| naive sender (sync loop, new Client per message) | {naive:.1f} SMS/s |",
-        f"| concurrent sender (24 threads, one Client) | {concurrent:.1f} SMS/s |",
-        f"| simulator ceiling (24 in flight) | {ceiling:.1f} SMS/s |",
+        f"| concurrent sender ({IN_FLIGHT} threads, one Client) | {concurrent:.1f} SMS/s |",
+        f"| simulator ceiling ({IN_FLIGHT} in flight) | {ceiling:.1f} SMS/s |",
         f"| gateway / naive | {gateway / naive:.2f}x |",
         f"| gateway / concurrent sender | {gateway / concurrent:.2f}x |",
         f"| gateway / ceiling | {gateway / ceiling:.2f} |",

@@ -19,6 +19,7 @@ from typing import Any
 from twilio.http import AsyncHttpClient
 from twilio.http.response import Response
 
+from bench.e2e_senders import worker_concurrency
 from localdev.azurite import Azurite
 from shared import worker
 from shared.services import get_services, reset_services
@@ -26,7 +27,7 @@ from shared.twilio_sender import TwilioSender
 
 TWILIO_LATENCY_SECONDS = 0.1
 SENDS = 96
-IN_FLIGHT = 24  # host.json: batchSize 16 + newBatchThreshold 8
+IN_FLIGHT = worker_concurrency()
 
 
 class SlowTwilio(AsyncHttpClient):  # type: ignore[misc]

@@ -26,7 +26,7 @@ from azure.data.tables.aio import TableClient
 
 from shared import logs
 from shared.group_commit import GroupCommit
-from shared.message_log import LogRecord
+from shared.message_log import NO_ECHO, LogRecord
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _INVERT_FROM = 10**17 - 1
@@ -133,7 +133,7 @@ class MessageIndex:
 
     async def _insert_one(self, row: dict[str, Any]) -> None:
         try:
-            await self._table.create_entity(row)
+            await self._table.create_entity(row, response_preference=NO_ECHO)
         except ResourceExistsError:
             return
         except AzureError as exc:

@@ -35,6 +35,8 @@ from azure.data.tables.aio import TableClient
 SUMMARY = "summary"
 EVENT_PREFIX = "event-"
 MAX_WRITE_ATTEMPTS = 8
+# Inserts answer with the ETag alone, not the entity echoed back for the SDK to parse.
+NO_ECHO = "return-no-content"
 # On an event row: fold it into the summary on read ("any" record, or "inbound" ones only).
 FOLD_PROPERTY = "fold"
 FOLD_ANY = "any"
@@ -277,7 +279,9 @@ class MessageLog:
         """Inserts a new record; returns it with its ETag, ready for a guarded update."""
         record = with_event(record, event)
         try:
-            result = await self._table.create_entity(record.to_entity())
+            result = await self._table.create_entity(
+                record.to_entity(), response_preference=NO_ECHO
+            )
         except ResourceExistsError as exc:
             raise RecordExistsError(record.id) from exc
         return replace(record, etag=result.get("etag"))
@@ -307,7 +311,9 @@ class MessageLog:
 
     async def add_event(self, record_id: str, event: LogEvent) -> None:
         """A history row alone: for late events that must not touch the summary."""
-        await self._table.create_entity(_event_entity(record_id, event))
+        await self._table.create_entity(
+            _event_entity(record_id, event), response_preference=NO_ECHO
+        )
 
     async def add_callback(self, record_id: str, event: LogEvent, inbound_only: bool) -> None:
         """Twilio's news, written without a read: readers fold it into the summary.
@@ -316,7 +322,7 @@ class MessageLog:
         """
         entity = _event_entity(record_id, event)
         entity[FOLD_PROPERTY] = FOLD_INBOUND if inbound_only else FOLD_ANY
-        await self._table.create_entity(entity)
+        await self._table.create_entity(entity, response_preference=NO_ECHO)
 
     async def update(
         self,

@@ -12,6 +12,8 @@ from collections import OrderedDict
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables.aio import TableClient
 
+from shared.message_log import NO_ECHO
+
 # Never a record id: ids are [A-Za-z0-9_-]; Twilio SIDs are letters and hex digits.
 PARTITION_PREFIX = "sid:"
 ROW = "owner"
@@ -30,7 +32,7 @@ class SidOwners:
         """Makes ``record_id`` the owner unless the SID has one; returns the owner."""
         entity = {"PartitionKey": PARTITION_PREFIX + sid, "RowKey": ROW, "record_id": record_id}
         try:
-            await self._table.create_entity(entity)
+            await self._table.create_entity(entity, response_preference=NO_ECHO)
         except ResourceExistsError:
             existing = await self._table.get_entity(PARTITION_PREFIX + sid, ROW)
             return self._remember(sid, str(existing["record_id"]))

@@ -11,6 +11,7 @@ with a delay instead. A send that is not final leaves a status check behind
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -28,7 +29,7 @@ from shared.reconcile import Verdict, reconcile
 from shared.send_api import enqueue
 from shared.services import Services, get_services
 from shared.settings import E164
-from shared.status import KINDS
+from shared.status import KINDS, UnknownStatusError, is_terminal, twilio_rank
 from shared.transitions import (
     GIVEN_UP,
     SendPlan,
@@ -273,13 +274,31 @@ async def _call_twilio(
         decide = attempt_failed(exc.reason, ambiguous=exc.ambiguous, code=exc.code)
         await services.log.update(request.id, decide, claimed)
         raise RetryableSendError(exc.reason) from exc
-    owner = await services.sids.claim(result.sid, request.id)
+    # The owner row goes before the SID is on the record; the check is independent of both.
+    owner, checked = await asyncio.gather(
+        services.sids.claim(result.sid, request.id),
+        _check_later(services, request, result.status),
+        return_exceptions=True,
+    )
+    if isinstance(owner, BaseException):
+        raise owner
     if owner != request.id:
         logs.error("sid_claimed_by_another_record", id=request.id, sid=result.sid, owner=owner)
     decide = twilio_status(result.status, sid=result.sid, outcome="sent", from_=result.from_)
-    written = await services.log.update(request.id, decide, claimed)
+    await services.log.update(request.id, decide, claimed)
     logs.info("sent", id=request.id, sid=result.sid, status=result.status, to=request.to)
-    await status_checks.schedule_if_open(services, written[0] if written else None, 1)
+    if isinstance(checked, BaseException):
+        raise checked
+
+
+async def _check_later(services: Services, request: OutboundRequest, status: str) -> None:
+    """The status check of a send Twilio has taken, unless its answer is already final."""
+    try:
+        final = is_terminal(twilio_rank(request.kind, status))
+    except UnknownStatusError:
+        final = False
+    if not final:
+        await status_checks.schedule(services, request.id, 1)
 
 
 async def _give_up(
