@@ -41,13 +41,14 @@ def write_bare_app(target: Path) -> Path:
 
 
 def signed_requests(
-    base_url: str, auth_token: str, to: str, count: int
+    base_url: str, auth_token: str, to: str, count: int, start: int = 0
 ) -> list[tuple[dict[str, str], dict[str, str]]]:
-    """(form, headers) pairs signed as Twilio signs them, made before the clock starts."""
+    """(form, headers) pairs signed as Twilio signs them, made before the clock starts; each
+    with its own MessageSid from ``start`` on, so that no request repeats an earlier one."""
     validator = RequestValidator(auth_token)
     url = base_url + PATH
     signed = []
-    for index in range(count):
+    for index in range(start, start + count):
         form = {
             "MessageSid": f"SM{index:032x}",
             "AccountSid": "AC" + "0" * 32,
