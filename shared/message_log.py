@@ -28,6 +28,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import (
     ResourceExistsError,
     ResourceModifiedError,
+    ResourceNotFoundError,
 )
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
@@ -332,9 +333,10 @@ class MessageLog:
     ) -> tuple[LogRecord, Change | None] | None:
         """Read, decide, write with the ETag; on a lost race read again and decide again.
 
-        ``current``, a record the caller has just read or written, saves the first read; its
-        ETag still guards the write. Returns the record as written (or as read, when
-        ``decide`` chose no change) with the change, or None when the id is not in the log.
+        ``current``, a record the caller has just read or written (or rebuilt), saves the
+        first read; its ETag still guards the write, and a record gone since reads as gone.
+        Returns the record as written (or as read, when ``decide`` chose no change) with the
+        change, or None when the id is not in the log.
         """
         for _ in range(MAX_WRITE_ATTEMPTS):
             record = current if current is not None else await self.get(record_id)
@@ -355,7 +357,7 @@ class MessageLog:
                     etag=record.etag,
                     match_condition=MatchConditions.IfNotModified,
                 )
-            except ResourceModifiedError:
+            except (ResourceModifiedError, ResourceNotFoundError):
                 continue
             return replace(updated, etag=result.get("etag")), change
         raise ConcurrentUpdateError(record_id)

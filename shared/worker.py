@@ -240,7 +240,9 @@ async def _plan_and_claim(
         return None
     claimed = await services.log.update(request.id, claim(record, utcnow()), record)
     if claimed is None:
-        raise RetryableSendError(f"record {request.id} is not in the log")
+        # Gone since the API logged it (a table emptied by hand): logged again, then planned.
+        logged = await _ensure_record(services, request)
+        return None if logged is None else (logged, None)
     return claimed
 
 

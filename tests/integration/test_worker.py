@@ -448,3 +448,18 @@ async def test_a_redelivery_with_the_apis_note_after_the_send_is_not_sent_again(
     await run_worker(trigger_message("api-msg", message.get_body(), 2))
 
     assert len(gateway.twilio.creates) == 1
+
+
+async def test_a_message_whose_record_was_removed_since_the_api_queued_it_is_still_sent(
+    gateway: Gateway,
+) -> None:
+    await user_function("send_message")(api_post("messages", {"to": "+15551234567", "body": "hi"}))
+    (message,) = await gateway.queued_messages()
+    record_id = json.loads(message.get_body())["id"]
+    await gateway.services.log._table.delete_entity(record_id, "summary")
+
+    await run_worker(message)
+
+    assert len(gateway.twilio.creates) == 1
+    record = await gateway.services.log.get(record_id)
+    assert record is not None and record.status == "queued" and record.source == "queue"
