@@ -1,10 +1,20 @@
-"""The summary's own history: appended on every write, bounded by the property's size."""
+"""The summary's own history, bounded by the property's size, and callback rows folded on read."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from shared.message_log import MAX_HISTORY_CHARS, LogEvent, LogRecord, events_of, with_event
+from shared.message_log import (
+    FOLD_ANY,
+    FOLD_INBOUND,
+    MAX_HISTORY_CHARS,
+    LogEvent,
+    LogRecord,
+    events_of,
+    from_rows,
+    with_event,
+)
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -37,3 +47,33 @@ def test_history_past_the_size_limit_drops_the_oldest_but_keeps_the_first() -> N
     assert current.history is not None and len(current.history) <= MAX_HISTORY_CHARS
     assert events[0].status == "accepted"
     assert events[-1].note is not None and events[-1].note.endswith("399")
+
+
+def row(key: str, status: str, **properties: object) -> dict[str, object]:
+    return {"PartitionKey": "r-1", "RowKey": key, "status": status, "source": "twilio",
+            "at": NOW, **properties}  # fmt: skip
+
+
+def folded_statuses(record: LogRecord, event: LogEvent, inbound_only: bool) -> LogRecord:
+    """A fold that shows what it was given: the status, and '!' for inbound-only rows."""
+    return replace(record, status=record.status + ">" + event.status + "!" * inbound_only)
+
+
+def test_rows_marked_to_fold_are_folded_in_row_order_and_others_are_history_only() -> None:
+    summary = record().to_entity()
+    rows = [
+        row("event-1", "sent", fold=FOLD_ANY),
+        row("event-2", "note"),
+        row("event-3", "completed", fold=FOLD_INBOUND),
+        summary,
+    ]
+
+    found = from_rows(rows, folded_statuses)
+
+    assert found is not None
+    assert found[0].status == "accepted>sent>completed!"
+    assert [event.status for event in found[1]] == ["sent", "note", "completed"]
+
+
+def test_callback_rows_without_a_summary_are_no_record() -> None:
+    assert from_rows([row("event-1", "sent", fold=FOLD_ANY)], folded_statuses) is None
