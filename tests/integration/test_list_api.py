@@ -17,6 +17,7 @@ from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, Gateway
 from tests.support.app import user_function
 from tests.support.fake_twilio import reply
 from tests.support.requests import api_post, signed_form, trigger_message
+from tests.support.spies import first_arguments
 
 pytestmark = pytest.mark.integration
 
@@ -191,8 +192,8 @@ async def test_a_list_reads_only_the_days_in_range_never_the_whole_log(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await send("one")
-    filters = spy_on_queries(gateway.services.index._table, monkeypatch)
-    log_queries = spy_on_queries(gateway.services.log._table, monkeypatch)
+    filters = first_arguments(gateway.services.index._table, "query_entities", monkeypatch)
+    log_queries = first_arguments(gateway.services.log._table, "query_entities", monkeypatch)
     since = (datetime.now(UTC) - timedelta(days=2)).isoformat()
 
     status, _ = await listing("sms", since=since)
@@ -200,19 +201,6 @@ async def test_a_list_reads_only_the_days_in_range_never_the_whole_log(
     assert status == 200 and log_queries == ["PartitionKey eq @pk"]
     assert 1 <= len(filters) <= 3
     assert all(f.startswith("PartitionKey eq @pk") for f in filters)
-
-
-def spy_on_queries(table: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The filters of every query made on ``table``, which still runs them."""
-    filters: list[str] = []
-    original = table.query_entities
-
-    def spy(query_filter: str, **kwargs: Any) -> Any:
-        filters.append(query_filter)
-        return original(query_filter, **kwargs)
-
-    monkeypatch.setattr(table, "query_entities", spy)
-    return filters
 
 
 async def test_inbound_call_reaches_completed_through_the_numbers_status_callback(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -12,6 +11,7 @@ from shared.message_index import IndexQuery
 from shared.message_log import LogRecord
 from shared.transitions import inbound_record
 from tests.integration.conftest import Gateway
+from tests.support.spies import first_arguments
 
 pytestmark = pytest.mark.integration
 
@@ -19,18 +19,6 @@ pytestmark = pytest.mark.integration
 def received(sid: str) -> LogRecord:
     record, _ = inbound_record(sid, "sms", "received", "+15005550006", "+15557654321", "hi", True)
     return record
-
-
-def spy(table: Any, name: str, monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    calls: list[object] = []
-    original = getattr(table, name)
-
-    def recorded(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args[0] if args else None)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(table, name, recorded)
-    return calls
 
 
 async def listed(gateway: Gateway) -> list[str]:
@@ -44,8 +32,8 @@ async def test_rows_added_at_the_same_time_are_one_transaction(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     table = gateway.services.index._table
-    transactions = spy(table, "submit_transaction", monkeypatch)
-    inserts = spy(table, "create_entity", monkeypatch)
+    transactions = first_arguments(table, "submit_transaction", monkeypatch)
+    inserts = first_arguments(table, "create_entity", monkeypatch)
     sids = [f"SM{i:032d}" for i in range(3)]
 
     await asyncio.gather(*(gateway.services.index.add(received(sid)) for sid in sids))

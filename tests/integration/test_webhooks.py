@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 from xml.etree import ElementTree
 
 import azure.functions as func
@@ -16,6 +15,7 @@ from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, Gateway
 from tests.support.app import user_function
 from tests.support.fake_twilio import reply, twilio_error
 from tests.support.requests import api_post, signed_form, trigger_message
+from tests.support.spies import calls_to
 
 pytestmark = pytest.mark.integration
 
@@ -76,15 +76,21 @@ async def test_late_callback_adds_history_but_never_regresses(gateway: Gateway) 
     assert history[-2:] == ["delivered", "sent"]
 
 
-async def test_callback_for_a_send_the_gateway_gave_up_on_shows_the_truth(
-    gateway: Gateway,
-) -> None:
+async def given_up_sms(gateway: Gateway) -> str:
+    """An SMS whose last attempt Twilio answered 500 after creating it: no SID recorded."""
     created = await call("send_message", api_post("messages", {"to": CALLER, "body": "hi"}))
-    record_id = json.loads(created.get_body())["id"]
+    record_id: str = json.loads(created.get_body())["id"]
     (message,) = await gateway.queued_messages()
     gateway.twilio.script(twilio_error(500, 20500, "created, then failed"))
     last = trigger_message(record_id, message.get_body(), max_dequeue_count())
     await user_function("outbound_worker")(last)
+    return record_id
+
+
+async def test_callback_for_a_send_the_gateway_gave_up_on_shows_the_truth(
+    gateway: Gateway,
+) -> None:
+    record_id = await given_up_sms(gateway)
 
     await call("twilio_status", status_callback(record_id, "delivered"))
 
@@ -298,16 +304,8 @@ async def test_a_status_callback_is_one_write_and_no_read(
     gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     record_id = await sent_sms(gateway)
-    table = gateway.services.log._table
-    calls: list[str] = []
-    for name in ("create_entity", "get_entity", "query_entities", "update_entity"):
-        original = getattr(table, name)
-
-        def spy(*args: Any, _name: str = name, _original: Any = original, **kwargs: Any) -> Any:
-            calls.append(_name)
-            return _original(*args, **kwargs)
-
-        monkeypatch.setattr(table, name, spy)
+    names = ("create_entity", "get_entity", "query_entities", "update_entity")
+    calls = calls_to(gateway.services.log._table, names, monkeypatch)
 
     await call("twilio_status", status_callback(record_id, "delivered"))
 
@@ -317,13 +315,7 @@ async def test_a_status_callback_is_one_write_and_no_read(
 async def test_a_callback_makes_its_record_the_owner_of_a_sid_the_worker_never_recorded(
     gateway: Gateway,
 ) -> None:
-    created = await call("send_message", api_post("messages", {"to": CALLER, "body": "hi"}))
-    record_id = json.loads(created.get_body())["id"]
-    (message,) = await gateway.queued_messages()
-    gateway.twilio.script(twilio_error(500, 20500, "created, then failed"))
-    await user_function("outbound_worker")(
-        trigger_message(record_id, message.get_body(), max_dequeue_count())
-    )
+    record_id = await given_up_sms(gateway)
 
     await call("twilio_status", status_callback(record_id, "sent"))
 

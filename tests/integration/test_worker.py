@@ -6,7 +6,6 @@ import base64
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import azure.functions as func
 import pytest
@@ -19,6 +18,7 @@ from tests.integration.conftest import Gateway
 from tests.support.app import user_function
 from tests.support.fake_twilio import reply, twilio_error
 from tests.support.requests import api_post, trigger_message
+from tests.support.spies import calls_to
 
 pytestmark = pytest.mark.integration
 
@@ -405,16 +405,7 @@ async def test_a_message_the_api_queued_is_claimed_without_a_read(
 ) -> None:
     await user_function("send_message")(api_post("messages", {"to": "+15551234567", "body": "hi"}))
     (message,) = await gateway.queued_messages()
-    table = gateway.services.log._table
-    reads: list[str] = []
-    for name in ("get_entity", "query_entities"):
-        original = getattr(table, name)
-
-        def spy(*args: Any, _name: str = name, _original: Any = original, **kwargs: Any) -> Any:
-            reads.append(_name)
-            return _original(*args, **kwargs)
-
-        monkeypatch.setattr(table, name, spy)
+    reads = calls_to(gateway.services.log._table, ("get_entity", "query_entities"), monkeypatch)
 
     await run_worker(message)
 
