@@ -19,6 +19,7 @@ from shared import logs, telemetry
 from shared.settings import get_settings
 
 logs.install_number_masking()
+logs.quiet_sdk_request_logs()
 telemetry.configure_azure_monitor_if_enabled()
 get_settings()  # never raises: reports every bad or unsafe setting once, at start-up
 

@@ -83,8 +83,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stdout,
         format="[%(asctime)s] %(levelname)s %(name)s: %(message)s",
     )
-    if not args.verbose:
-        logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         asyncio.run(serve(args))
     except (AppLoadError, HostJsonError, KeysFileError, SettingsFileError, OSError) as exc:

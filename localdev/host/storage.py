@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import os
 
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue.aio import QueueClient
 
 from localdev.host.hostjson import MessageEncoding
+
+# The host's own polling requests, kept out of the log: the app's SDK loggers are the app's.
+SDK_REQUESTS = logging.getLogger("localdev.host.storage.requests")
+SDK_REQUESTS.setLevel(logging.WARNING)
 
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 # Azurite's default endpoints and its public, documented development account.
@@ -59,6 +64,7 @@ def queue_client(connection: str, queue_name: str) -> QueueClient:
         increment_base=2,
         random_jitter_range=1,
         use_env_settings=False,
+        logger=SDK_REQUESTS,
     )
 
 

@@ -164,3 +164,18 @@ def test_masking_is_installed_once(masking_everywhere: pytest.LogCaptureFixture)
     logs.install_number_masking()
 
     assert logging.getLogRecordFactory() is factory
+
+
+def test_sdk_requests_are_not_logged_but_its_warnings_are(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sdk = logging.getLogger(logs.SDK_REQUEST_LOGGER)
+    caplog.set_level(logging.DEBUG)
+    try:
+        logs.quiet_sdk_request_logs()
+        sdk.info("Request URL: 'https://account.table.core.windows.net/MessageLog()'")
+        sdk.warning("Request was retried")
+    finally:
+        sdk.setLevel(logging.NOTSET)
+
+    assert [record.getMessage() for record in caplog.records] == ["Request was retried"]
