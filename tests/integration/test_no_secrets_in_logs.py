@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from localdev.twilio_sim import SimConfig, SimulatorServer
-from shared import worker
+from shared import logs, worker
 from shared.message_log import Change, LogEvent, utcnow
 from shared.services import get_services, reset_services
 from tests.integration.conftest import PUBLIC_BASE_URL
@@ -136,8 +136,14 @@ async def test_full_run_logs_no_number_token_or_key(
     storage_connection_string: str,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-
-    await full_run(real_twilio)
+    user_function("send_message")  # imports the app, which keeps the SDK's request log quiet
+    sdk_requests = logging.getLogger(logs.SDK_REQUEST_LOGGER)
+    quiet = sdk_requests.level
+    sdk_requests.setLevel(logging.DEBUG)  # as someone diagnosing would turn it back on
+    try:
+        await full_run(real_twilio)
+    finally:
+        sdk_requests.setLevel(quiet)
 
     account_key = re.search(r"AccountKey=([^;]+)", storage_connection_string)
     secrets = [SIM.auth_token, *([account_key.group(1)] if account_key else [])]

@@ -84,3 +84,21 @@ def test_importing_the_app_does_not_import_the_twilio_rest_client() -> None:
     )
 
     assert result.stdout.strip() == "False"
+
+
+def test_importing_the_app_keeps_the_sdks_request_log_to_warnings() -> None:
+    script = (
+        "import logging; logging.basicConfig(level=logging.INFO); import function_app; "
+        "from shared.logs import SDK_REQUEST_LOGGER; "
+        "print(logging.getLogger(SDK_REQUEST_LOGGER).isEnabledFor(logging.INFO))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == "False"

@@ -170,12 +170,14 @@ def test_sdk_requests_are_not_logged_but_its_warnings_are(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     sdk = logging.getLogger(logs.SDK_REQUEST_LOGGER)
+    previous = sdk.level
+    sdk.setLevel(logging.NOTSET)
     caplog.set_level(logging.DEBUG)
     try:
         logs.quiet_sdk_request_logs()
         sdk.info("Request URL: 'https://account.table.core.windows.net/MessageLog()'")
         sdk.warning("Request was retried")
     finally:
-        sdk.setLevel(logging.NOTSET)
+        sdk.setLevel(previous)
 
     assert [record.getMessage() for record in caplog.records] == ["Request was retried"]
