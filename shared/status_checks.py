@@ -101,18 +101,16 @@ async def schedule(
         return
     check: dict[str, object] = {"kind": CHECK_KIND, "id": record_id, "attempt": attempt}
     check["request"] = replace(request, logged_as=None).to_document()
-    await _put(services, check)
+    await _put(services, check, attempt)
 
 
 async def _put_checks(services: Services, attempt: int, ids: list[str]) -> None:
     check: dict[str, object] = {"kind": CHECK_KIND, "attempt": attempt}
     check.update({"id": ids[0]} if len(ids) == 1 else {"ids": ids})
-    await _put(services, check)
+    await _put(services, check, attempt)
 
 
-async def _put(services: Services, check: dict[str, object]) -> None:
-    attempt = check["attempt"]
-    assert isinstance(attempt, int)
+async def _put(services: Services, check: dict[str, object], attempt: int) -> None:
     delay = delay_before(attempt, services.settings.status_check_seconds)
     document = json.dumps(check, ensure_ascii=False)
     await services.queue.send_message(document, visibility_timeout=int(delay), time_to_live=-1)
