@@ -7,6 +7,7 @@ written by whoever first records the SID, makes the first writer the only owner.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 
 from azure.core.exceptions import ResourceExistsError
@@ -22,14 +23,38 @@ REMEMBERED = 10_000
 
 class SidOwners:
     """The owner rows, and the owners this instance has written or read lately: an owner
-    never changes, so a status callback for a send this instance recorded costs no request."""
+    never changes, so a status callback for a send this instance recorded costs no request.
+    Twilio's first callback can arrive while the worker is still writing the owner row; it
+    waits for that write instead of making its own."""
 
     def __init__(self, table: TableClient) -> None:
         self._table = table
         self._known: OrderedDict[str, str] = OrderedDict()
+        self._claiming: dict[str, asyncio.Task[str]] = {}
 
     async def claim(self, sid: str, record_id: str) -> str:
         """Makes ``record_id`` the owner unless the SID has one; returns the owner."""
+        task = asyncio.ensure_future(self._claim(sid, record_id))
+        self._claiming.setdefault(sid, task)
+        try:
+            return await task
+        finally:
+            if self._claiming.get(sid) is task:
+                del self._claiming[sid]
+
+    async def ensure(self, sid: str, record_id: str) -> str:
+        """``claim``, unless this instance knows the owner or is writing it right now."""
+        known = self._known.get(sid)
+        if known is not None:
+            return known
+        writing = self._claiming.get(sid)
+        if writing is not None:
+            await asyncio.wait([writing])
+            if not writing.cancelled() and writing.exception() is None:
+                return writing.result()
+        return await self.claim(sid, record_id)
+
+    async def _claim(self, sid: str, record_id: str) -> str:
         entity = {"PartitionKey": PARTITION_PREFIX + sid, "RowKey": ROW, "record_id": record_id}
         try:
             await self._table.create_entity(entity, response_preference=NO_ECHO)
@@ -37,11 +62,6 @@ class SidOwners:
             existing = await self._table.get_entity(PARTITION_PREFIX + sid, ROW)
             return self._remember(sid, str(existing["record_id"]))
         return self._remember(sid, record_id)
-
-    async def ensure(self, sid: str, record_id: str) -> str:
-        """``claim``, unless this instance already knows the owner."""
-        known = self._known.get(sid)
-        return known if known is not None else await self.claim(sid, record_id)
 
     def _remember(self, sid: str, owner: str) -> str:
         self._known[sid] = owner
