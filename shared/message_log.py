@@ -237,10 +237,6 @@ Fold = Callable[[LogRecord, LogEvent, bool], LogRecord]
 """Applies one callback event to a record (``True``: only if the record is inbound)."""
 
 
-def _unfolded(record: LogRecord, event: LogEvent, inbound_only: bool) -> LogRecord:
-    return record
-
-
 def from_rows(
     entities: Sequence[Mapping[str, Any]], fold: Fold
 ) -> tuple[LogRecord, list[LogEvent]] | None:
@@ -272,7 +268,7 @@ class MessageLog:
     ``fold`` is the rule that applies callback rows on read (``transitions.fold_callback``).
     """
 
-    def __init__(self, table: TableClient, fold: Fold = _unfolded) -> None:
+    def __init__(self, table: TableClient, fold: Fold) -> None:
         self._table = table
         self._fold = fold
 

@@ -46,11 +46,10 @@ class Gateway:
         return drained
 
 
-@pytest.fixture
-def gateway_env(storage_connection_string: str) -> dict[str, str]:
+def fresh_gateway_settings() -> dict[str, str]:
+    """Twilio's settings and a queue and tables of the test's own; storage is the caller's."""
     suffix = secrets.token_hex(4)
     return {
-        "AzureWebJobsStorage": storage_connection_string,
         "OUTBOUND_QUEUE": f"outbound-{suffix}",
         "MESSAGE_LOG_TABLE": f"MessageLog{suffix}",
         "MESSAGE_INDEX_TABLE": f"MessageIndex{suffix}",
@@ -58,6 +57,14 @@ def gateway_env(storage_connection_string: str) -> dict[str, str]:
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": FROM_NUMBER,
+    }
+
+
+@pytest.fixture
+def gateway_env(storage_connection_string: str) -> dict[str, str]:
+    return {
+        "AzureWebJobsStorage": storage_connection_string,
+        **fresh_gateway_settings(),
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
     }
 

@@ -8,7 +8,6 @@ stood in for by a token credential (no identity endpoint here).
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -18,7 +17,7 @@ from localdev.azurite import ACCOUNT_NAME, Azurite
 from shared.services import get_services, reset_services
 from shared.storage_connection import StorageConnection
 from shared.twilio_sender import TwilioSender
-from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, Gateway
+from tests.integration.conftest import Gateway, fresh_gateway_settings
 from tests.support.app import user_function
 from tests.support.entra_storage import (
     StandInIdentity,
@@ -41,7 +40,6 @@ def keyless_azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurit
 
 @pytest.fixture
 def identity_env(keyless_azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    suffix = secrets.token_hex(4)
     env = {
         "AzureWebJobsStorage__queueServiceUri": (
             f"https://127.0.0.1:{keyless_azurite.queue_port}/{ACCOUNT_NAME}"
@@ -51,13 +49,7 @@ def identity_env(keyless_azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> d
         ),
         "AzureWebJobsStorage__credential": "managedidentity",
         "AzureWebJobsStorage__clientId": "00000000-0000-0000-0000-0000000000c1",
-        "OUTBOUND_QUEUE": f"outbound-{suffix}",
-        "MESSAGE_LOG_TABLE": f"MessageLog{suffix}",
-        "MESSAGE_INDEX_TABLE": f"MessageIndex{suffix}",
-        "OPT_OUT_TABLE": f"OptOuts{suffix}",
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_FROM_NUMBER": FROM_NUMBER,
+        **fresh_gateway_settings(),
     }
     monkeypatch.delenv("AzureWebJobsStorage", raising=False)
     for name, value in env.items():

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import azure.functions as func
 import pytest
 from azure.functions.decorators.http import HttpTrigger
 from azure.functions.decorators.queue import QueueTrigger
 
 from tests.support.app import functions
+from tests.support.fresh_python import run_python
 
-ROOT = Path(__file__).resolve().parents[2]
 FUNCTION = func.AuthLevel.FUNCTION
 ANONYMOUS = func.AuthLevel.ANONYMOUS
 
@@ -74,14 +70,7 @@ def test_http_function_binds_the_request_and_returns_a_response(name: str) -> No
 
 
 def test_importing_the_app_does_not_import_the_twilio_rest_client() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", "import function_app, sys; print('twilio.rest' in sys.modules)"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    result = run_python("import function_app, sys; print('twilio.rest' in sys.modules)")
 
     assert result.stdout.strip() == "False"
 
@@ -92,13 +81,6 @@ def test_importing_the_app_keeps_the_sdks_request_log_to_warnings() -> None:
         "from shared.logs import SDK_REQUEST_LOGGER; "
         "print(logging.getLogger(SDK_REQUEST_LOGGER).isEnabledFor(logging.INFO))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    result = run_python(script)
 
     assert result.stdout.strip().splitlines()[-1] == "False"

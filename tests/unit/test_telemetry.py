@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import azure.monitor.opentelemetry
 import pytest
 
 from shared import telemetry
+from tests.support.fresh_python import run_python
 
-ROOT = Path(__file__).resolve().parents[2]
 CONNECTION_STRING = "InstrumentationKey=00000000-0000-0000-0000-000000000000"
 
 
@@ -90,15 +87,7 @@ def test_worker_that_configures_telemetry_itself_is_left_to_it(
 def test_malformed_connection_string_is_logged_and_the_app_still_loads() -> None:
     env = {**os.environ, "APPLICATIONINSIGHTS_CONNECTION_STRING": "not-a-connection-string"}
 
-    result = subprocess.run(
-        [sys.executable, "-c", "import function_app; print(len(function_app.app.get_functions()))"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    result = run_python("import function_app; print(len(function_app.app.get_functions()))", env)
 
     assert int(result.stdout) > 0
     assert "telemetry_not_configured setting=APPLICATIONINSIGHTS_CONNECTION_STRING" in (
@@ -117,14 +106,6 @@ def test_importing_the_app_without_application_insights_loads_no_telemetry_or_id
         "m.startswith(('azure.monitor', 'opentelemetry', 'azure.identity')))))"
     )
 
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    result = run_python(code, env)
 
     assert json.loads(result.stdout) == []
