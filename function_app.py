@@ -15,8 +15,8 @@ Your own TwiML (example):     reminder_twiml.py, /api/twiml/reminder (+ its prev
 import azure.functions as func
 
 import reminder_twiml
-from shared import logs, telemetry
-from shared.settings import get_settings
+from shared.platform import logs, telemetry
+from shared.platform.settings import get_settings
 
 logs.install_number_masking()
 logs.quiet_sdk_request_logs()
@@ -33,56 +33,57 @@ TWILIO = func.AuthLevel.ANONYMOUS
 
 @app.route(route="messages", methods=["POST"])
 async def send_message(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import send_api
+    from shared.handlers import send_api
 
     return await send_api.accept_send(req, "sms")
 
 
 @app.route(route="calls", methods=["POST"])
 async def place_call(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import send_api
+    from shared.handlers import send_api
 
     return await send_api.accept_send(req, "call")
 
 
 @app.route(route="messages", methods=["GET"])
 async def list_messages(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import list_api
+    from shared.handlers import list_api
 
     return await list_api.list_records(req, "sms")
 
 
 @app.route(route="calls", methods=["GET"])
 async def list_calls(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import list_api
+    from shared.handlers import list_api
 
     return await list_api.list_records(req, "call")
 
 
 @app.route(route="messages/{id}", methods=["GET"])
 async def get_message(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import send_api
+    from shared.handlers import send_api
 
     return await send_api.read_status(req, "sms")
 
 
 @app.route(route="calls/{id}", methods=["GET"])
 async def get_call(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import send_api
+    from shared.handlers import send_api
 
     return await send_api.read_status(req, "call")
 
 
 @app.route(route="openapi.json", methods=["GET"])
 async def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import api_reference
+    from shared.handlers import api_reference
 
     return api_reference.openapi_document()
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%OUTBOUND_QUEUE%", connection="AzureWebJobsStorage")
 async def outbound_worker(msg: func.QueueMessage) -> None:
-    from shared import tracing, worker
+    from shared.handlers import worker
+    from shared.platform import tracing
 
     with tracing.continue_trace(msg):
         await worker.process(msg)
@@ -90,49 +91,49 @@ async def outbound_worker(msg: func.QueueMessage) -> None:
 
 @app.route(route="twilio/status", methods=["POST"], auth_level=TWILIO)
 async def twilio_status(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import webhooks
+    from shared.handlers import webhooks
 
     return await webhooks.status_callback(req)
 
 
 @app.route(route="twilio/sms", methods=["POST"], auth_level=TWILIO)
 async def twilio_sms(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import webhooks
+    from shared.handlers import webhooks
 
     return await webhooks.incoming_sms(req)
 
 
 @app.route(route="twilio/voice", methods=["POST"], auth_level=TWILIO)
 async def twilio_voice(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import webhooks
+    from shared.handlers import webhooks
 
     return await webhooks.incoming_call(req)
 
 
 @app.route(route="twilio/voice/menu", methods=["POST"], auth_level=TWILIO)
 async def twilio_voice_menu(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import webhooks
+    from shared.handlers import webhooks
 
     return await webhooks.voice_menu(req)
 
 
 @app.route(route="twilio/voice/recorded", methods=["POST"], auth_level=TWILIO)
 async def twilio_voicemail(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import webhooks
+    from shared.handlers import webhooks
 
     return await webhooks.voicemail_recorded(req)
 
 
 @app.route(route="twiml/message", methods=["GET", "POST"], auth_level=TWILIO)
 async def twiml_message(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import webhooks
+    from shared.handlers import webhooks
 
     return webhooks.twiml_message(req)
 
 
 @app.route(route="preview/twiml/message", methods=["GET", "POST"])
 async def twiml_message_preview(req: func.HttpRequest) -> func.HttpResponse:
-    from shared import webhooks
+    from shared.handlers import webhooks
 
     return webhooks.twiml_message_preview(req)
 

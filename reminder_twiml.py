@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 
 import azure.functions as func
 
-from shared import twiml_endpoint
-from shared.settings import Settings
-from shared.twiml import Speech, VoiceScript
+from shared.handlers import twiml_endpoint
+from shared.platform.settings import Settings
+from shared.twilio.twiml import Speech, VoiceScript
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]
 

@@ -17,9 +17,9 @@ from datetime import timedelta
 import azure.functions as func
 
 from localdev.azurite import Azurite
-from shared import list_api
-from shared.message_log import LogEvent, LogRecord, utcnow
-from shared.services import Services, get_services, reset_services
+from shared.delivery.services import Services, get_services, reset_services
+from shared.domain.records import LogEvent, LogRecord, utcnow
+from shared.handlers import list_api
 
 SIZES = (200, 1600)
 PAGE = 50

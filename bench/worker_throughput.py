@@ -21,9 +21,9 @@ from twilio.http.response import Response
 
 from bench.e2e_senders import worker_concurrency
 from localdev.azurite import Azurite
-from shared import worker
-from shared.services import get_services, reset_services
-from shared.twilio_sender import TwilioSender
+from shared.delivery.services import get_services, reset_services
+from shared.handlers import worker
+from shared.twilio.sender import TwilioSender
 
 TWILIO_LATENCY_SECONDS = 0.1
 SENDS = 96

@@ -1,4 +1,7 @@
 """The gateway's logic. ``function_app.py`` declares the functions; everything they do lives here.
 
-This package never imports ``function_app``, ``localdev`` or ``tests``.
+Its packages are layers, and imports point down them only (``tests/unit/test_layers.py``
+checks it): ``handlers`` → ``delivery`` → ``storage`` and ``twilio`` (the adapters) →
+``domain`` → ``platform``. This package never imports ``function_app``, ``localdev`` or
+``tests``.
 """

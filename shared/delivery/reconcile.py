@@ -12,11 +12,11 @@ from __future__ import annotations
 import enum
 from datetime import timedelta
 
-from shared import logs
-from shared.message_log import LogRecord, utcnow
-from shared.outbound import OutboundRequest
-from shared.services import Services
-from shared.transitions import twilio_status
+from shared.delivery.services import Services
+from shared.domain.outbound import OutboundRequest
+from shared.domain.records import LogRecord, utcnow
+from shared.domain.transitions import twilio_status
+from shared.platform import logs
 
 
 class Verdict(enum.Enum):

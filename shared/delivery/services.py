@@ -15,18 +15,18 @@ from azure.core.exceptions import ResourceExistsError
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.queue.aio import QueueClient
 
-from shared.group_commit import GroupCommit
-from shared.message_index import MessageIndex
-from shared.message_log import MessageLog
-from shared.opt_outs import OptOutRegistry
-from shared.settings import Settings, get_settings
-from shared.sid_owners import SidOwners
-from shared.transitions import fold_callback
+from shared.domain.transitions import fold_callback
+from shared.platform.group_commit import GroupCommit
+from shared.platform.settings import Settings, get_settings
+from shared.storage.message_index import MessageIndex
+from shared.storage.message_log import MessageLog
+from shared.storage.opt_outs import OptOutRegistry
+from shared.storage.sid_owners import SidOwners
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
 
-    from shared.twilio_sender import TwilioSender
+    from shared.twilio.sender import TwilioSender
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Services:
 
     def sender(self) -> TwilioSender:
         if self._sender is None:
-            from shared.twilio_sender import TwilioSender
+            from shared.twilio.sender import TwilioSender
 
             self._sender = TwilioSender(self.settings)
         return self._sender

@@ -22,13 +22,20 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 
-from shared import logs
-from shared.group_commit import GroupCommit
-from shared.message_log import LogRecord, utcnow
-from shared.outbound import ID_PATTERN, InvalidRequestError, OutboundRequest, parse_request
-from shared.services import Services
-from shared.status import is_terminal
-from shared.transitions import failed, lease_ends, possibly_sent, status_unknown, twilio_status
+from shared.delivery.services import Services
+from shared.domain.outbound import ID_PATTERN, OutboundRequest, parse_request
+from shared.domain.records import LogRecord, utcnow
+from shared.domain.status import is_terminal
+from shared.domain.transitions import (
+    failed,
+    lease_ends,
+    possibly_sent,
+    status_unknown,
+    twilio_status,
+)
+from shared.platform import logs
+from shared.platform.errors import InvalidRequestError
+from shared.platform.group_commit import GroupCommit
 
 CHECK_KIND = "status_check"
 MAX_DELAY_SECONDS = 3600.0
@@ -155,7 +162,7 @@ async def run(services: Services, check: StatusCheck) -> StatusCheck | None:
 async def _ask_twilio(
     services: Services, record: LogRecord, check: StatusCheck
 ) -> StatusCheck | None:
-    from shared.twilio_sender import PermanentSendError, TransientSendError
+    from shared.twilio.sender import PermanentSendError, TransientSendError
 
     assert record.twilio_sid is not None
     try:
@@ -188,8 +195,8 @@ async def _ask_twilio(
 async def _find_lost_send(
     services: Services, record: LogRecord, check: StatusCheck, request: OutboundRequest
 ) -> StatusCheck | None:
-    from shared.reconcile import Verdict, reconcile
-    from shared.twilio_sender import TransientSendError
+    from shared.delivery.reconcile import Verdict, reconcile
+    from shared.twilio.sender import TransientSendError
 
     lease = timedelta(seconds=services.settings.send_lease_seconds)
     if utcnow() < lease_ends(record, lease):

@@ -14,7 +14,8 @@ import hashlib
 import json
 from typing import Any
 
-from shared.outbound import ID_PATTERN, InvalidRequestError
+from shared.domain.outbound import ID_PATTERN
+from shared.platform.errors import InvalidRequestError
 
 # Fields that only an envelope carries (a request document has none of them).
 _EVENT_GRID = frozenset({"eventType", "eventTime", "dataVersion"})

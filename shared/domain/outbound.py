@@ -10,22 +10,20 @@ import hashlib
 import json
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
-from shared.settings import E164
-from shared.status import KINDS, Kind
+from shared.domain.status import KINDS, Kind
+from shared.platform.errors import InvalidRequestError, shown
+from shared.platform.settings import E164
+from shared.platform.tracing import TRACEPARENT_PATTERN
 
 # Anchored with \Z (not $, which accepts a trailing newline), so .match and .fullmatch agree.
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 _HTTP_URL = re.compile(r"https?://[^\s/$.?#][^\s]*\Z")
 _HTTPS_URL = re.compile(r"https://\S+\Z")
-# W3C Trace Context: version-traceid-parentid-flags, lowercase hex, ids not all zero.
-TRACEPARENT_PATTERN = re.compile(
-    r"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}"
-)
 MAX_BODY = 1600
 MAX_MEDIA = 10
 MAX_TWIML = 4000
@@ -33,7 +31,6 @@ MAX_SAY = 3000
 MAX_TAG = 256
 # Twilio's own limit for a URL; it also keeps every field under Table Storage's 64 KiB property.
 MAX_URL = 2048
-SHOWN_CHARS = 40
 MAX_SCHEDULE_AHEAD = timedelta(days=7)
 SCHEDULE_GRACE = timedelta(minutes=5)
 
@@ -50,22 +47,6 @@ VOICE_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,63}")
 LANGUAGE_PATTERN = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}")
 _SMS_ONLY = ("body", "media_urls")
 _CALL_ONLY = ("say", "twiml", "url")
-
-
-class InvalidRequestError(ValueError):
-    """A request that breaks a rule; ``code`` and ``field`` are part of the public API."""
-
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
-
-    def as_json(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.field is not None:
-            error["field"] = self.field
-        return {"error": error}
 
 
 @dataclass(frozen=True)
@@ -118,6 +99,9 @@ class OutboundRequest:
         document.update({key: value for key, value in optional.items() if value is not None})
         return document
 
+    def with_traceparent(self, traceparent: str) -> OutboundRequest:
+        return replace(self, traceparent=traceparent)
+
     def to_json(self) -> str:
         return json.dumps(self.to_document(), separators=(",", ":"), ensure_ascii=False)
 
@@ -131,13 +115,6 @@ class OutboundRequest:
         }
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def shown(value: object) -> str:
-    """A value quoted for an error message: escaped (lone surrogates too) and cut short, so
-    the message can be logged, stored and sent back whatever the input was."""
-    text = ascii(value) if isinstance(value, str) else type(value).__name__
-    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
 
 
 def is_text(value: str) -> bool:

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from shared.message_log import Change, LogEvent, LogRecord, utcnow
-from shared.outbound import OutboundRequest
-from shared.status import (
+from shared.domain.outbound import OutboundRequest
+from shared.domain.records import Change, LogEvent, LogRecord, utcnow
+from shared.domain.status import (
     ACCEPTED,
     CLAIM_STATUS,
     FAILED,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import azure.functions as func
 
-from shared.http import JSON
+from shared.platform.http import JSON
 
 DOCUMENT = Path(__file__).with_name("openapi.json")
 

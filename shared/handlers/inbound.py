@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 
-from shared.http import FormParams
-from shared.message_log import Change, LogEvent, LogRecord, utcnow
-from shared.transitions import TWILIO
+from shared.domain.records import Change, LogEvent, LogRecord, utcnow
+from shared.domain.transitions import TWILIO
+from shared.platform.http import FormParams
 
 MAX_MEDIA = 10
 

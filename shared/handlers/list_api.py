@@ -18,12 +18,13 @@ from urllib.parse import urlencode
 import azure.functions as func
 from azure.core.exceptions import AzureError
 
-from shared.http import HttpError, json_response, misconfigured
-from shared.message_index import IndexQuery, InvalidContinuationError, Position
-from shared.message_log import LogRecord, utcnow
-from shared.services import get_services
-from shared.settings import E164, MisconfiguredError
-from shared.status import Kind, UnknownStatusError, gateway_rank, twilio_rank
+from shared.delivery.services import get_services
+from shared.domain.records import LogRecord, utcnow
+from shared.domain.status import Kind, UnknownStatusError, gateway_rank, twilio_rank
+from shared.platform.errors import MisconfiguredError
+from shared.platform.http import HttpError, json_response, misconfigured
+from shared.platform.settings import E164
+from shared.storage.message_index import IndexQuery, InvalidContinuationError, Position
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100

@@ -11,31 +11,24 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 import azure.functions as func
 from azure.core.exceptions import AzureError, HttpResponseError
 
-from shared import logs
-from shared.http import HttpError, json_response, misconfigured, read_json
-from shared.message_log import LogRecord, RecordExistsError, utcnow
-from shared.outbound import (
-    ID_PATTERN,
-    InvalidRequestError,
-    LoggedAs,
-    OutboundRequest,
-    parse_request,
-)
-from shared.services import Services, get_services
-from shared.settings import MisconfiguredError
-from shared.status import ACCEPTED, KINDS, REJECTED, WITHDRAWN, Kind
-from shared.tracing import stamped
-from shared.transitions import new_outbound_record, revive, withdraw
+from shared.delivery.enqueue import enqueue
+from shared.delivery.services import Services, get_services
+from shared.domain.outbound import ID_PATTERN, LoggedAs, OutboundRequest, parse_request
+from shared.domain.records import LogRecord
+from shared.domain.status import ACCEPTED, KINDS, REJECTED, WITHDRAWN, Kind
+from shared.domain.transitions import new_outbound_record, revive, withdraw
+from shared.platform import logs
+from shared.platform.errors import InvalidRequestError, MisconfiguredError
+from shared.platform.http import HttpError, json_response, misconfigured, read_json
+from shared.storage.message_log import RecordExistsError
 
 RETRY_AFTER_SECONDS = "5"
 _REFUSED_STATUSES = frozenset({400, 413})
-MAX_VISIBILITY_SECONDS = 7 * 24 * 3600
 _COLLECTION: dict[Kind, str] = {"sms": "messages", "call": "calls"}
 
 
@@ -87,25 +80,6 @@ def _check_sender(request: OutboundRequest, services: Services) -> None:
         "missing_from",
         "'from' is required: this gateway has no default sender (TWILIO_FROM_NUMBER)",
         "from",
-    )
-
-
-def _delay_seconds(send_at: datetime | None) -> float:
-    return 0.0 if send_at is None else (send_at - utcnow()).total_seconds()
-
-
-async def enqueue(services: Services, request: OutboundRequest, delay: float = 0.0) -> None:
-    """Put the request on the outbound queue, hidden until ``send_at`` (or ``delay``), with
-    the active trace so that the worker continues it.
-
-    The message never expires: a queue's default time-to-live of 7 days would drop a message
-    scheduled 7 days ahead, or one waiting out a long outage, without a trace.
-    """
-    seconds = min(int(max(delay, _delay_seconds(request.send_at))), MAX_VISIBILITY_SECONDS)
-    await services.queue.send_message(
-        stamped(request).to_json(),
-        visibility_timeout=seconds if seconds > 0 else None,
-        time_to_live=-1,
     )
 
 

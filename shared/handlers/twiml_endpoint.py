@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping
 
 import azure.functions as func
 
-from shared.http import forbidden, form_params, misconfigured, twiml_response
-from shared.settings import MisconfiguredError, Settings, get_settings
-from shared.signatures import refusal
+from shared.platform.errors import MisconfiguredError
+from shared.platform.http import forbidden, form_params, misconfigured, twiml_response
+from shared.platform.settings import Settings, get_settings
+from shared.twilio.signatures import refusal
 
 TwimlBuilder = Callable[[Mapping[str, str], Settings], str]
 _NOT_PARAMETERS = frozenset({"code"})

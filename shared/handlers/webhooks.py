@@ -13,17 +13,22 @@ from collections.abc import Awaitable, Callable
 import azure.functions as func
 from azure.core.exceptions import AzureError
 
-from shared import inbound, logs, status_checks, twiml, twiml_endpoint
-from shared.http import FormParams, forbidden, form_params, misconfigured, twiml_response
-from shared.inbound import inbound_only
-from shared.message_log import LogEvent, LogRecord, RecordExistsError
-from shared.opt_outs import keyword_of
-from shared.outbound import ID_PATTERN
-from shared.services import Services, get_services
-from shared.settings import Group, MisconfiguredError, get_settings
-from shared.signatures import refusal
-from shared.status import is_twilio_status
-from shared.transitions import TWILIO, inbound_record
+from shared.delivery import status_checks
+from shared.delivery.services import Services, get_services
+from shared.domain.outbound import ID_PATTERN
+from shared.domain.records import LogEvent, LogRecord
+from shared.domain.status import is_twilio_status
+from shared.domain.transitions import TWILIO, inbound_record
+from shared.handlers import inbound, twiml_endpoint
+from shared.handlers.inbound import inbound_only
+from shared.platform import logs
+from shared.platform.errors import MisconfiguredError
+from shared.platform.http import FormParams, forbidden, form_params, misconfigured, twiml_response
+from shared.platform.settings import Group, get_settings
+from shared.storage.message_log import RecordExistsError
+from shared.storage.opt_outs import keyword_of
+from shared.twilio import twiml
+from shared.twilio.signatures import refusal
 
 Handler = Callable[[func.HttpRequest, FormParams], Awaitable[func.HttpResponse]]
 

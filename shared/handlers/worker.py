@@ -20,17 +20,15 @@ from pathlib import Path
 
 import azure.functions as func
 
-from shared import logs, status_checks
-from shared.event_envelope import unwrap
-from shared.message_log import Change, LogRecord, RecordExistsError, utcnow, with_event
-from shared.outbound import ID_PATTERN, InvalidRequestError, OutboundRequest, parse_request
-from shared.queue_codec import decode_queue_text
-from shared.reconcile import Verdict, reconcile
-from shared.send_api import enqueue
-from shared.services import Services, get_services
-from shared.settings import E164
-from shared.status import KINDS, UnknownStatusError, is_terminal, twilio_rank
-from shared.transitions import (
+from shared.delivery import status_checks
+from shared.delivery.enqueue import enqueue
+from shared.delivery.reconcile import Verdict, reconcile
+from shared.delivery.services import Services, get_services
+from shared.domain.event_envelope import unwrap
+from shared.domain.outbound import ID_PATTERN, OutboundRequest, parse_request
+from shared.domain.records import Change, LogRecord, utcnow, with_event
+from shared.domain.status import KINDS, UnknownStatusError, is_terminal, twilio_rank
+from shared.domain.transitions import (
     GIVEN_UP,
     SendPlan,
     attempt_failed,
@@ -44,8 +42,13 @@ from shared.transitions import (
     rejected_record,
     twilio_status,
 )
+from shared.platform import logs
+from shared.platform.errors import InvalidRequestError
+from shared.platform.queue_codec import decode_queue_text
+from shared.platform.settings import E164
+from shared.storage.message_log import RecordExistsError
 
-HOST_JSON = Path(__file__).resolve().parent.parent / "host.json"
+HOST_JSON = Path(__file__).resolve().parents[2] / "host.json"
 DEFAULT_MAX_DEQUEUE_COUNT = 5
 OPTED_OUT_CODE = 21610
 SCHEDULE_TOLERANCE = timedelta(seconds=5)
@@ -207,7 +210,7 @@ async def _plan_and_claim(
     services: Services, request: OutboundRequest, record: LogRecord
 ) -> tuple[LogRecord, Change | None] | None:
     """The claimed record, or the record that changed under the claim; None: nothing to send."""
-    from shared.twilio_sender import TransientSendError
+    from shared.twilio.sender import TransientSendError
 
     lease = timedelta(seconds=services.settings.send_lease_seconds)
     plan = plan_send(record, utcnow(), lease)
@@ -257,7 +260,7 @@ async def _defer(services: Services, request: OutboundRequest, until: datetime, 
 async def _call_twilio(
     services: Services, request: OutboundRequest, claimed: LogRecord, attempt: Attempt
 ) -> None:
-    from shared.twilio_sender import PermanentSendError, TransientSendError
+    from shared.twilio.sender import PermanentSendError, TransientSendError
 
     try:
         result = await services.sender().send(request)

@@ -8,8 +8,8 @@ from urllib.parse import parse_qsl
 
 import azure.functions as func
 
-from shared.outbound import InvalidRequestError, shown
-from shared.settings import MisconfiguredError
+from shared.platform.errors import InvalidRequestError, MisconfiguredError, shown
+from shared.platform.json_text import InvalidJsonError, parse_json
 
 MAX_BODY_BYTES = 64 * 1024
 JSON = "application/json"
@@ -64,25 +64,6 @@ def misconfigured(exc: MisconfiguredError) -> func.HttpResponse:
         f"this function cannot run: setting {exc.name} is missing or invalid; "
         "the gateway's log says why",
     ).response()
-
-
-class InvalidJsonError(ValueError):
-    """Text that ``parse_json`` cannot turn into a JSON value; the message says why."""
-
-
-def parse_json(raw: bytes | str) -> Any:
-    """``json.loads`` with every way it can fail turned into ``InvalidJsonError``: besides
-    syntax, deep nesting (RecursionError) and integers over Python's 4300-digit limit."""
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidJsonError(f"not valid JSON: {exc.msg} at position {exc.pos}") from None
-    except UnicodeDecodeError:
-        raise InvalidJsonError("not UTF-8 text") from None
-    except RecursionError:
-        raise InvalidJsonError("nested too deeply") from None
-    except ValueError as exc:
-        raise InvalidJsonError(f"not usable JSON: {exc}") from None
 
 
 def read_json(req: func.HttpRequest) -> Any:

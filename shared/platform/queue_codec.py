@@ -12,8 +12,8 @@ import base64
 import binascii
 from typing import Any
 
-from shared.http import InvalidJsonError, parse_json
-from shared.outbound import InvalidRequestError
+from shared.platform.errors import InvalidRequestError
+from shared.platform.json_text import InvalidJsonError, parse_json
 
 
 def decode_queue_text(raw: bytes | str) -> Any:

@@ -17,13 +17,16 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from shared import logs
-
-if TYPE_CHECKING:
-    from shared.storage_connection import StorageConnection
+from shared.platform import logs
+from shared.platform.errors import (
+    InvalidSettingError,
+    MisconfiguredError,
+    MissingSettingError,
+)
+from shared.platform.storage_connection import StorageConnection, load_storage_connection
 
 # Whole string, ASCII digits: $ would accept a trailing newline and \d any script's digits.
 E164 = re.compile(r"\+[1-9][0-9]{1,14}\Z")
@@ -35,31 +38,6 @@ SETTLE_MARGIN_SECONDS = 5.0
 
 VoiceMode = Literal["greeting", "forward", "voicemail", "menu", "reject"]
 VOICE_MODES: tuple[VoiceMode, ...] = ("greeting", "forward", "voicemail", "menu", "reject")
-
-
-class SettingsError(RuntimeError):
-    """Base for configuration problems; the message names the setting."""
-
-
-class MissingSettingError(SettingsError):
-    def __init__(self, name: str, why: str) -> None:
-        super().__init__(f"setting {name} is not set: {why}")
-        self.name = name
-
-
-class InvalidSettingError(SettingsError):
-    def __init__(self, name: str, problem: str) -> None:
-        super().__init__(f"setting {name} is invalid: {problem}")
-        self.name = name
-
-
-class MisconfiguredError(SettingsError):
-    """A function needs a settings group that failed to load; ``cause`` names the setting."""
-
-    def __init__(self, group: str, cause: MissingSettingError | InvalidSettingError) -> None:
-        super().__init__(str(cause))
-        self.group = group
-        self.name = cause.name
 
 
 @dataclass(frozen=True)
@@ -276,8 +254,6 @@ def _is_local(url: str | None) -> bool:
 
 
 def _storage(env: Mapping[str, str]) -> dict[str, Any]:
-    from shared.storage_connection import load_storage_connection
-
     return {
         "storage_connection": load_storage_connection(env),
         "outbound_queue": _text(env, "OUTBOUND_QUEUE") or "outbound",
@@ -336,8 +312,6 @@ _GROUPS: dict[Group, Callable[[Mapping[str, str]], dict[str, Any]]] = {
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Never raises for a bad setting: a broken group keeps its defaults and its problem,
     which ``Settings.require`` raises in the functions that need that group."""
-    from shared.storage_connection import StorageConnection
-
     values: dict[str, Any] = {"storage_connection": StorageConnection()}
     problems: dict[str, MissingSettingError | InvalidSettingError] = {}
     for group, read in _GROUPS.items():

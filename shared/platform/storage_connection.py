@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from shared.settings import InvalidSettingError, MissingSettingError
+from shared.platform.errors import InvalidSettingError, MissingSettingError
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from shared import logs
+from shared.platform import logs
 
 CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 # Set, the Python worker configures Azure Monitor itself before loading the app.

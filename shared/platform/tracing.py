@@ -10,21 +10,35 @@ OpenTelemetry is imported on first use, never when ``function_app`` is imported.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, Self, TypeVar
 
-import azure.functions as func
-
-from shared.outbound import TRACEPARENT_PATTERN, OutboundRequest
-from shared.queue_codec import decode_queue_text
+from shared.platform.queue_codec import decode_queue_text
 
 if TYPE_CHECKING:
+    import azure.functions as func
     from opentelemetry.trace import Span
     from opentelemetry.util.types import AttributeValue
 
 TRACER_NAME = "gateway"
+# W3C Trace Context: version-traceid-parentid-flags, lowercase hex, ids not all zero.
+TRACEPARENT_PATTERN = re.compile(
+    r"(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}"
+)
+
+
+class Traced(Protocol):
+    """Work that carries its trace along, as a request does through the queue."""
+
+    @property
+    def traceparent(self) -> str | None: ...
+
+    def with_traceparent(self, traceparent: str) -> Self: ...
+
+
+T = TypeVar("T", bound=Traced)
 
 
 def current_traceparent() -> str | None:
@@ -36,12 +50,12 @@ def current_traceparent() -> str | None:
     return carrier.get("traceparent")
 
 
-def stamped(request: OutboundRequest) -> OutboundRequest:
+def stamped(request: T) -> T:
     """The request carrying the active trace, ready to be enqueued."""
     traceparent = current_traceparent()
     if traceparent is None or traceparent == request.traceparent:
         return request
-    return replace(request, traceparent=traceparent)
+    return request.with_traceparent(traceparent)
 
 
 def _queued_traceparent(msg: func.QueueMessage) -> str | None:

@@ -24,9 +24,10 @@ from typing import Any
 from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.data.tables.aio import TableClient
 
-from shared import logs
-from shared.group_commit import GroupCommit
-from shared.message_log import NO_ECHO, LogRecord
+from shared.domain.records import LogRecord
+from shared.platform import logs
+from shared.platform.group_commit import GroupCommit
+from shared.storage.message_log import NO_ECHO
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _INVERT_FROM = 10**17 - 1

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
-from shared.message_log import utcnow
+from shared.domain.records import utcnow
 
 # Twilio's default opt-out and opt-in keywords for long codes and toll-free numbers.
 OPT_OUT_KEYWORDS = frozenset(

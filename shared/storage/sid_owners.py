@@ -13,7 +13,7 @@ from collections import OrderedDict
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables.aio import TableClient
 
-from shared.message_log import NO_ECHO
+from shared.storage.message_log import NO_ECHO
 
 # Never a record id: ids are [A-Za-z0-9_-]; Twilio SIDs are letters and hex digits.
 PARTITION_PREFIX = "sid:"

@@ -19,10 +19,10 @@ from twilio.http import AsyncHttpClient
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from shared.outbound import OutboundRequest
-from shared.settings import Settings
-from shared.tracing import client_span
-from shared.twiml import say_response
+from shared.domain.outbound import OutboundRequest
+from shared.platform.settings import Settings
+from shared.platform.tracing import client_span
+from shared.twilio.twiml import say_response
 
 CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 # Twilio's timestamps have whole seconds and its clock is not ours.

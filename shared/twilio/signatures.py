@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 import azure.functions as func
 from twilio.request_validator import RequestValidator
 
-from shared import logs
-from shared.http import FormParams, form_params
-from shared.settings import Settings
+from shared.platform import logs
+from shared.platform.http import FormParams, form_params
+from shared.platform.settings import Settings
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 

@@ -16,7 +16,7 @@ from typing import Literal
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from shared.settings import Settings
+from shared.platform.settings import Settings
 
 VOICE_MENU_PATH = "/api/twilio/voice/menu"
 VOICEMAIL_DONE_PATH = "/api/twilio/voice/recorded"

@@ -1,7 +1,8 @@
 """The send API against its own OpenAPI document: served as shipped, and fuzzed by schemathesis.
 
-Valid and invalid requests generated from ``shared/openapi.json`` go to the running stack; no
-answer may be a 5xx, and every answer must match the document (status, content type, schema).
+Valid and invalid requests generated from ``shared/handlers/openapi.json`` go to the running
+stack; no answer may be a 5xx, and every answer must match the document (status, content type,
+schema).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tests.e2e.conftest import FUNCTION_KEY, RunningStack
 
 pytestmark = pytest.mark.e2e
 
-DOCUMENT = PROJECT_ROOT / "shared" / "openapi.json"
+DOCUMENT = PROJECT_ROOT / "shared" / "handlers" / "openapi.json"
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

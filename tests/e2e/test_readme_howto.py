@@ -191,7 +191,9 @@ def test_readme_test_numbers_are_the_simulators() -> None:
 
 
 def test_readme_excerpt_of_the_twiml_endpoint_is_the_example_file() -> None:
-    excerpt = re.search(r"```python\n(from shared import twiml_endpoint.*?)```", README, re.DOTALL)
+    excerpt = re.search(
+        r"```python\n(from shared.handlers import twiml_endpoint.*?)```", README, re.DOTALL
+    )
     assert excerpt is not None
     source = (PROJECT_ROOT / "reminder_twiml.py").read_text()
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from pycep import BicepParser
 
-from shared.settings import Settings, load_settings
+from shared.platform.settings import Settings, load_settings
 from tests.unit.test_function_app import HTTP_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]

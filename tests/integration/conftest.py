@@ -10,8 +10,8 @@ import azure.functions as func
 import pytest
 from azure.storage.queue.aio import QueueClient
 
-from shared.services import Services, get_services, reset_services
-from shared.twilio_sender import TwilioSender
+from shared.delivery.services import Services, get_services, reset_services
+from shared.twilio.sender import TwilioSender
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.requests import trigger_message
 

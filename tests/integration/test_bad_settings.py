@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import azure.functions as func
 import pytest
 
-from shared.services import reset_services
+from shared.delivery.services import reset_services
 from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, Gateway
 from tests.support.app import user_function
 from tests.support.requests import api_get, api_post, signed_form

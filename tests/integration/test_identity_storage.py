@@ -14,9 +14,9 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
 from localdev.azurite import ACCOUNT_NAME, Azurite
-from shared.services import get_services, reset_services
-from shared.storage_connection import StorageConnection
-from shared.twilio_sender import TwilioSender
+from shared.delivery.services import get_services, reset_services
+from shared.platform.storage_connection import StorageConnection
+from shared.twilio.sender import TwilioSender
 from tests.integration.conftest import Gateway, fresh_gateway_settings
 from tests.support.app import user_function
 from tests.support.entra_storage import (

@@ -10,9 +10,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import azure.functions as func
 import pytest
 
-from shared import status_checks
-from shared.message_log import LogRecord
-from shared.transitions import inbound_record
+from shared.delivery import status_checks
+from shared.domain.records import LogRecord
+from shared.domain.transitions import inbound_record
 from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, Gateway
 from tests.support.app import user_function
 from tests.support.fake_twilio import reply
@@ -64,7 +64,7 @@ async def backdated(gateway: Gateway, record_id: str, at: datetime, kind: str = 
 
 
 def _event(at: datetime) -> Any:
-    from shared.message_log import LogEvent
+    from shared.domain.records import LogEvent
 
     return LogEvent("delivered", "twilio", at=at)
 
@@ -149,7 +149,7 @@ async def test_status_filter_reads_the_current_status(gateway: Gateway) -> None:
 
 
 def _to_queued(record: LogRecord) -> Any:
-    from shared.transitions import twilio_status
+    from shared.domain.transitions import twilio_status
 
     return twilio_status("queued", sid="SM" + "9" * 32)(record)
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.message_index import IndexQuery
-from shared.message_log import LogRecord
-from shared.transitions import inbound_record
+from shared.domain.records import LogRecord
+from shared.domain.transitions import inbound_record
+from shared.storage.message_index import IndexQuery
 from tests.integration.conftest import Gateway
 from tests.support.spies import first_arguments
 

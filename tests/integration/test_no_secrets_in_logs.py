@@ -17,9 +17,10 @@ import aiohttp
 import pytest
 
 from localdev.twilio_sim import SimConfig, SimulatorServer
-from shared import logs, worker
-from shared.message_log import Change, LogEvent, utcnow
-from shared.services import get_services, reset_services
+from shared.delivery.services import get_services, reset_services
+from shared.domain.records import Change, LogEvent, utcnow
+from shared.handlers import worker
+from shared.platform import logs
 from tests.integration.conftest import PUBLIC_BASE_URL
 from tests.support.app import user_function
 from tests.support.requests import api_post, signed_form, trigger_message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.opt_outs import OptOutRegistry
+from shared.storage.opt_outs import OptOutRegistry
 from tests.integration.conftest import Gateway
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from azure.core.exceptions import ServiceResponseError
 
-from shared.outbound import parse_request
-from shared.services import reset_services
+from shared.delivery.services import reset_services
+from shared.domain.outbound import parse_request
 from tests.integration.conftest import Gateway
 from tests.support.app import user_function
 from tests.support.requests import api_get, api_post

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from shared import status_checks
+from shared.delivery import status_checks
 from tests.integration.conftest import Gateway
 from tests.integration.test_worker import SMS, claim_long_ago, listed_message, run_worker
 from tests.support.fake_twilio import reply, twilio_error

@@ -8,9 +8,9 @@ from xml.etree import ElementTree
 import azure.functions as func
 import pytest
 
-from shared.services import reset_services
-from shared.sid_owners import SidOwners
-from shared.worker import max_dequeue_count
+from shared.delivery.services import reset_services
+from shared.handlers.worker import max_dequeue_count
+from shared.storage.sid_owners import SidOwners
 from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, Gateway
 from tests.support.app import user_function
 from tests.support.fake_twilio import reply, twilio_error

@@ -10,10 +10,10 @@ from pathlib import Path
 import azure.functions as func
 import pytest
 
-from shared import worker
-from shared.message_log import Change, LogEvent, LogRecord, utcnow
-from shared.outbound import parse_request
-from shared.transitions import AMBIGUOUS, GIVEN_UP, claim, new_outbound_record
+from shared.domain.outbound import parse_request
+from shared.domain.records import Change, LogEvent, LogRecord, utcnow
+from shared.domain.transitions import AMBIGUOUS, GIVEN_UP, claim, new_outbound_record
+from shared.handlers import worker
 from tests.integration.conftest import Gateway
 from tests.support.app import user_function
 from tests.support.fake_twilio import reply, twilio_error

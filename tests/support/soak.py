@@ -28,8 +28,8 @@ from azure.storage.queue.aio import QueueClient
 from localdev.fault_proxy import FaultProxy, ProxyConfig
 from localdev.ports import free_port
 from localdev.stack import Stack
-from shared.message_log import from_rows
-from shared.transitions import fold_callback
+from shared.domain.transitions import fold_callback
+from shared.storage.message_log import from_rows
 from tests.support.fast_app import fast_app
 
 ACCOUNT_SID = "AC" + "5" * 32

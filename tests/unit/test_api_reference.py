@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from shared.api_reference import DOCUMENT
-from shared.message_log import LogRecord
-from shared.status import KINDS, Kind, UnknownStatusError, gateway_rank, twilio_rank
+from shared.domain.records import LogRecord
+from shared.domain.status import KINDS, Kind, UnknownStatusError, gateway_rank, twilio_rank
+from shared.handlers.api_reference import DOCUMENT
 
 SCHEMAS: dict[str, Any] = json.loads(DOCUMENT.read_text())["components"]["schemas"]
 AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from shared.event_envelope import event_default_id, unwrap
-from shared.outbound import ID_PATTERN, InvalidRequestError, parse_request
+from shared.domain.event_envelope import event_default_id, unwrap
+from shared.domain.outbound import ID_PATTERN, parse_request
+from shared.platform.errors import InvalidRequestError
 
 REQUEST = {"kind": "sms", "to": "+15551234567", "body": "Backup finished"}
 

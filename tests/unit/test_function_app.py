@@ -78,7 +78,7 @@ def test_importing_the_app_does_not_import_the_twilio_rest_client() -> None:
 def test_importing_the_app_keeps_the_sdks_request_log_to_warnings() -> None:
     script = (
         "import logging; logging.basicConfig(level=logging.INFO); import function_app; "
-        "from shared.logs import SDK_REQUEST_LOGGER; "
+        "from shared.platform.logs import SDK_REQUEST_LOGGER; "
         "print(logging.getLogger(SDK_REQUEST_LOGGER).isEnabledFor(logging.INFO))"
     )
     result = run_python(script)

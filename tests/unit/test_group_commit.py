@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from shared.group_commit import GroupCommit
+from shared.platform.group_commit import GroupCommit
 
 
 class Flushes:

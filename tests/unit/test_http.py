@@ -7,7 +7,7 @@ import json
 import azure.functions as func
 import pytest
 
-from shared.http import MAX_BODY_BYTES, HttpError, form_params, read_json
+from shared.platform.http import MAX_BODY_BYTES, HttpError, form_params, read_json
 
 
 def request(body: bytes, content_type: str | None = "application/json") -> func.HttpRequest:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.http import HttpError
-from shared.list_api import EARLIEST, LATEST, parse_list_request
+from shared.handlers.list_api import EARLIEST, LATEST, parse_list_request
+from shared.platform.http import HttpError
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 
-from shared import logs
-from shared.logs import mask_number, mask_numbers_in
+from shared.platform import logs
+from shared.platform.logs import mask_number, mask_numbers_in
 from tests.support.otel import in_memory_telemetry
 
 

@@ -7,14 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from shared.message_index import (
+from shared.domain.records import LogRecord
+from shared.storage.message_index import (
     InvalidContinuationError,
     Position,
     index_entity,
     partition,
     row_key,
 )
-from shared.message_log import LogRecord
 
 AT = datetime(2026, 11, 26, 23, 59, 59, 999999, tzinfo=UTC)
 

@@ -5,16 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from shared.message_log import (
-    FOLD_ANY,
-    FOLD_INBOUND,
-    MAX_HISTORY_CHARS,
-    LogEvent,
-    LogRecord,
-    events_of,
-    from_rows,
-    with_event,
-)
+from shared.domain.records import MAX_HISTORY_CHARS, LogEvent, LogRecord, events_of, with_event
+from shared.storage.message_log import FOLD_ANY, FOLD_INBOUND, from_rows
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.opt_outs import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, keyword_of
+from shared.storage.opt_outs import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, keyword_of
 
 
 @pytest.mark.parametrize(

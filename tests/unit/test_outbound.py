@@ -10,19 +10,19 @@ from typing import Any
 
 import pytest
 
-from shared.outbound import (
+from shared.domain.outbound import (
     MAX_BODY,
     MAX_MEDIA,
     MAX_SAY,
     MAX_TAG,
     MAX_TWIML,
     MAX_URL,
-    InvalidRequestError,
     LoggedAs,
     OutboundRequest,
     parse_request,
 )
-from shared.status import Kind
+from shared.domain.status import Kind
+from shared.platform.errors import InvalidRequestError
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 TO = "+15551234567"

@@ -13,14 +13,15 @@ import azure.functions as func
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.http import HttpError, form_params, read_json
-from shared.outbound import InvalidRequestError, parse_request
-from shared.queue_codec import decode_queue_text
-from shared.settings import load_settings
-from shared.signatures import is_from_twilio
-from shared.status_checks import CHECK_KIND, parse_checks
-from shared.transitions import new_outbound_record
-from shared.twiml import twimlet_messages_from
+from shared.delivery.status_checks import CHECK_KIND, parse_checks
+from shared.domain.outbound import parse_request
+from shared.domain.transitions import new_outbound_record
+from shared.platform.errors import InvalidRequestError
+from shared.platform.http import HttpError, form_params, read_json
+from shared.platform.queue_codec import decode_queue_text
+from shared.platform.settings import load_settings
+from shared.twilio.signatures import is_from_twilio
+from shared.twilio.twiml import twimlet_messages_from
 
 FIELDS = ["id", "kind", "to", "from", "body", "media_urls", "say", "twiml", "url", "send_at", "tag"]
 # Any code point, with the troublemakers (lone surrogates, newlines, non-ASCII digits) common.

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from shared.outbound import InvalidRequestError
-from shared.queue_codec import decode_queue_text
+from shared.platform.errors import InvalidRequestError
+from shared.platform.queue_codec import decode_queue_text
 
 DOCUMENT = {"kind": "sms", "to": "+15551234567", "body": "héllo"}
 TEXT = '{"kind": "sms", "to": "+15551234567", "body": "héllo"}'

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from azure.core.exceptions import AzureError, HttpResponseError, ServiceRequestError
 
-from shared.send_api import StorageRefusedError, StorageUnavailableError, _storage_error
+from shared.handlers.send_api import StorageRefusedError, StorageUnavailableError, _storage_error
 
 
 def answered(status: int) -> HttpResponseError:

@@ -7,14 +7,16 @@ import os
 
 import pytest
 
-from shared.settings import (
-    Group,
+from shared.platform.errors import (
     InvalidSettingError,
-    MenuOption,
     MisconfiguredError,
     MissingSettingError,
-    Settings,
     SettingsError,
+)
+from shared.platform.settings import (
+    Group,
+    MenuOption,
+    Settings,
     TwilioCredentials,
     get_settings,
     load_settings,

@@ -7,7 +7,7 @@ from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
 
-from shared.sid_owners import SidOwners
+from shared.storage.sid_owners import SidOwners
 
 SID = "SM" + "a" * 32
 

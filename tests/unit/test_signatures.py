@@ -12,9 +12,16 @@ import pytest
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
-from shared.settings import Settings
-from shared.signatures import MISMATCH, MISSING, NO_AUTH_TOKEN, is_from_twilio, public_url, refusal
-from shared.storage_connection import StorageConnection
+from shared.platform.settings import Settings
+from shared.platform.storage_connection import StorageConnection
+from shared.twilio.signatures import (
+    MISMATCH,
+    MISSING,
+    NO_AUTH_TOKEN,
+    is_from_twilio,
+    public_url,
+    refusal,
+)
 
 TOKEN = "auth-token-123"
 PUBLIC = "https://public.example.com"

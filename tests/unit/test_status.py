@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from shared.status import (
+from shared.domain.status import (
     CLAIM_STATUS,
     TERMINAL_RANK,
     Kind,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.outbound import InvalidRequestError
-from shared.status_checks import CHECK_KIND, MAX_IDS_PER_MESSAGE, StatusCheck, parse_checks
+from shared.delivery.status_checks import CHECK_KIND, MAX_IDS_PER_MESSAGE, StatusCheck, parse_checks
+from shared.platform.errors import InvalidRequestError
 
 
 def test_a_check_of_one_record_names_it_by_id() -> None:

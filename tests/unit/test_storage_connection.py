@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator
 import pytest
 from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
-from shared.settings import InvalidSettingError, MissingSettingError, SettingsError, load_settings
-from shared.storage_connection import StorageConnection, load_storage_connection
+from shared.platform.errors import InvalidSettingError, MissingSettingError, SettingsError
+from shared.platform.settings import load_settings
+from shared.platform.storage_connection import StorageConnection, load_storage_connection
 
 AZURITE = "UseDevelopmentStorage=true"
 ACCOUNT_KEY = "c2VjcmV0LWtleQ=="

@@ -9,7 +9,7 @@ from typing import Any
 import azure.monitor.opentelemetry
 import pytest
 
-from shared import telemetry
+from shared.platform import telemetry
 from tests.support.fresh_python import run_python
 
 CONNECTION_STRING = "InstrumentationKey=00000000-0000-0000-0000-000000000000"

@@ -8,8 +8,8 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
-from shared import tracing
-from shared.outbound import parse_request
+from shared.domain.outbound import parse_request
+from shared.platform import tracing
 from tests.support.otel import Telemetry, in_memory_telemetry
 from tests.support.requests import trigger_message
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from shared.message_log import Change, LogEvent, LogRecord
-from shared.outbound import OutboundRequest
-from shared.status import TERMINAL_RANK, Kind
-from shared.transitions import (
+from shared.domain.outbound import OutboundRequest
+from shared.domain.records import Change, LogEvent, LogRecord
+from shared.domain.status import TERMINAL_RANK, Kind
+from shared.domain.transitions import (
     AMBIGUOUS,
     GIVEN_UP,
     IN_FLIGHT,

@@ -15,10 +15,11 @@ from aiohttp.client_reqrep import ConnectionKey
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.response import Response
 
-from shared.outbound import OutboundRequest
-from shared.settings import MissingSettingError, Settings
-from shared.storage_connection import StorageConnection
-from shared.twilio_sender import (
+from shared.domain.outbound import OutboundRequest
+from shared.platform.errors import MissingSettingError
+from shared.platform.settings import Settings
+from shared.platform.storage_connection import StorageConnection
+from shared.twilio.sender import (
     CALL_EVENTS,
     MissingSenderError,
     PermanentSendError,

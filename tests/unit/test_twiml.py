@@ -8,9 +8,9 @@ from xml.etree.ElementTree import Element
 
 import pytest
 
-from shared.settings import MenuOption, Settings, VoiceMode
-from shared.storage_connection import StorageConnection
-from shared.twiml import (
+from shared.platform.settings import MenuOption, Settings, VoiceMode
+from shared.platform.storage_connection import StorageConnection
+from shared.twilio.twiml import (
     DEFAULT_GREETING,
     VOICE_MENU_PATH,
     VOICEMAIL_DONE_PATH,
