@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import enum
 from datetime import timedelta
+from functools import partial
 
+from shared.delivery.pacing import paced
 from shared.delivery.services import Services
 from shared.domain.outbound import OutboundRequest
 from shared.domain.records import LogRecord, utcnow
@@ -30,7 +32,8 @@ async def reconcile(
 ) -> tuple[Verdict, LogRecord | None]:
     """Returns the verdict and, when a send was adopted, the record as written."""
     since = record.claimed_at or record.created_at
-    candidates = await services.sender().find_candidates(request, since)
+    find = partial(services.sender().find_candidates, request, since)
+    candidates = await paced(services.pacing, find)
     settle = timedelta(seconds=services.settings.settle_seconds)
     now = utcnow()
     undecided = False

@@ -15,6 +15,8 @@ from azure.core.exceptions import ResourceExistsError
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.queue.aio import QueueClient
 
+from shared.delivery.pacing import AdaptiveLimit
+from shared.delivery.retry_policy import RetryPolicy
 from shared.domain.transitions import fold_callback
 from shared.platform.group_commit import GroupCommit
 from shared.platform.settings import Settings, get_settings
@@ -40,6 +42,8 @@ class Services:
     index: MessageIndex
     credential: AsyncTokenCredential | None = None
     check_batches: dict[int, GroupCommit[str]] = field(default_factory=dict)
+    # Twilio requests in flight from this process: sends, reconciliations, status checks.
+    pacing: AdaptiveLimit = field(default_factory=lambda: AdaptiveLimit(24))
     _sender: TwilioSender | None = field(default=None, init=False)
 
     def sender(self) -> TwilioSender:
@@ -48,6 +52,10 @@ class Services:
 
             self._sender = TwilioSender(self.settings)
         return self._sender
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy.from_settings(self.settings)
 
     def use_sender(self, sender: TwilioSender) -> None:
         """Replace the Twilio sender, e.g. with one whose ``http_client`` is a test double."""
@@ -93,6 +101,7 @@ async def _create(settings: Settings) -> Services:
         SidOwners(log_table),
         MessageIndex(index_table),
         credential,
+        pacing=AdaptiveLimit(settings.twilio_max_in_flight),
     )
 
 

@@ -21,12 +21,15 @@ import json
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
+from shared.delivery.pacing import paced
 from shared.delivery.services import Services
 from shared.domain.outbound import ID_PATTERN, OutboundRequest, parse_request
 from shared.domain.records import LogRecord, utcnow
 from shared.domain.status import is_terminal
 from shared.domain.transitions import (
+    IN_FLIGHT,
     failed,
     lease_ends,
     possibly_sent,
@@ -36,6 +39,9 @@ from shared.domain.transitions import (
 from shared.platform import logs
 from shared.platform.errors import InvalidRequestError
 from shared.platform.group_commit import GroupCommit
+
+if TYPE_CHECKING:
+    from shared.twilio.sender import PermanentSendError
 
 CHECK_KIND = "status_check"
 MAX_DELAY_SECONDS = 3600.0
@@ -77,7 +83,7 @@ def parse_checks(document: dict[str, object]) -> list[StatusCheck]:
         raise InvalidRequestError(
             "invalid_ids", f"'ids' must be 1-{MAX_IDS_PER_MESSAGE} record ids", "ids"
         )
-    return [StatusCheck(record_id, attempt) for record_id in valid]
+    return [StatusCheck(record_id, attempt) for record_id in dict.fromkeys(valid)]
 
 
 def _one_check(document: dict[str, object], attempt: int) -> StatusCheck:
@@ -112,6 +118,7 @@ async def schedule(
 
 
 async def _put_checks(services: Services, attempt: int, ids: list[str]) -> None:
+    ids = list(dict.fromkeys(ids))
     check: dict[str, object] = {"kind": CHECK_KIND, "attempt": attempt}
     check.update({"id": ids[0]} if len(ids) == 1 else {"ids": ids})
     await _put(services, check, attempt)
@@ -130,8 +137,9 @@ async def schedule_if_open(services: Services, record: LogRecord | None, attempt
 
 async def run_all(services: Services, checks: list[StatusCheck]) -> None:
     """Each record on its own, then every next check at once (one message, mostly). A check
-    that fails is left again rather than failing the message: a redelivery would check the
-    others twice and start second chains of checks."""
+    that fails is left again as the next attempt, so ``MAX_CHECKS`` bounds it, rather than
+    failing the message: a redelivery would check the others twice and start second chains
+    of checks."""
     results = await asyncio.gather(*(run(services, c) for c in checks), return_exceptions=True)
     following: list[StatusCheck] = []
     for check, result in zip(checks, results, strict=True):
@@ -139,7 +147,10 @@ async def run_all(services: Services, checks: list[StatusCheck]) -> None:
             logs.warning(
                 "status_check_failed", id=check.id, attempt=check.attempt, reason=repr(result)
             )
-            following.append(check)
+            if check.attempt < MAX_CHECKS:
+                following.append(replace(check, attempt=check.attempt + 1))
+            else:
+                await _last_check_failed(services, check, result)
         elif isinstance(result, BaseException):
             raise result
         elif result is not None:
@@ -147,8 +158,27 @@ async def run_all(services: Services, checks: list[StatusCheck]) -> None:
     await asyncio.gather(*(schedule(services, c.id, c.attempt, c.request) for c in following))
 
 
+async def _last_check_failed(services: Services, check: StatusCheck, error: Exception) -> None:
+    """The last check could not even run: the record ends with the checks' give-up, if it
+    can be written; the log line says so either way."""
+    message = f"no final status after {MAX_CHECKS} checks; the last failed: {error!r}"
+    try:
+        record = await services.log.get(check.id)
+        if record is not None and not is_terminal(record.status_rank):
+            end = status_unknown(message) if record.twilio_sid else failed(None, message)
+            await services.log.update(record.id, end, record)
+    except Exception as exc:  # noqa: BLE001 - logged: nothing more can be done for it
+        logs.error("status_check_give_up_not_recorded", id=check.id, error=type(exc).__name__)
+    logs.error("status_check_gave_up", id=check.id, reason=repr(error))
+
+
 async def run(services: Services, check: StatusCheck) -> StatusCheck | None:
-    """One record's check; returns the next one to leave, if the record is still open."""
+    """One record's check; returns the next one to leave, if the record is still open.
+
+    A record whose send is in flight without a SID yet (the worker is still writing it)
+    is checked again later, until its lease ends: then the queue message's own redelivery
+    reconciles it, and leaves the chain of checks of what it finds.
+    """
     record = await services.log.get(check.id)
     if record is None or is_terminal(record.status_rank):
         return None
@@ -156,7 +186,15 @@ async def run(services: Services, check: StatusCheck) -> StatusCheck | None:
         return await _ask_twilio(services, record, check)
     if possibly_sent(record) and check.request is not None:
         return await _find_lost_send(services, record, check, check.request)
+    lease = timedelta(seconds=services.settings.send_lease_seconds)
+    if record.last_outcome == IN_FLIGHT and utcnow() < lease_ends(record, lease):
+        return await _again_or_give_up(services, record, check)
     return None
+
+
+def _twilio_does_not_know(exc: PermanentSendError) -> bool:
+    """Only a 404 (20404) says Twilio has no such SID; a 401/403 says nothing about it."""
+    return exc.http_status == 404 or exc.code == 20404
 
 
 async def _ask_twilio(
@@ -165,12 +203,22 @@ async def _ask_twilio(
     from shared.twilio.sender import PermanentSendError, TransientSendError
 
     assert record.twilio_sid is not None
+    fetch = partial(services.sender().fetch, record.kind, record.twilio_sid)
     try:
-        found = await services.sender().fetch(record.kind, record.twilio_sid)
+        found = await paced(services.pacing, fetch)
     except TransientSendError as exc:
         logs.warning("status_check_failed", id=record.id, attempt=check.attempt, reason=exc.reason)
         return await _again_or_give_up(services, record, check)
     except PermanentSendError as exc:
+        if not _twilio_does_not_know(exc):
+            logs.error(
+                "status_check_refused",
+                id=record.id,
+                attempt=check.attempt,
+                status=exc.http_status,
+                code=exc.code,
+            )
+            return await _again_or_give_up(services, record, check)
         message = f"Twilio does not know {record.twilio_sid}: {exc.message}"
         await services.log.update(record.id, status_unknown(message), record)
         logs.error("status_check_unknown_sid", id=record.id, sid=record.twilio_sid)
@@ -196,15 +244,15 @@ async def _find_lost_send(
     services: Services, record: LogRecord, check: StatusCheck, request: OutboundRequest
 ) -> StatusCheck | None:
     from shared.delivery.reconcile import Verdict, reconcile
-    from shared.twilio.sender import TransientSendError
+    from shared.twilio.sender import PermanentSendError, TransientSendError
 
     lease = timedelta(seconds=services.settings.send_lease_seconds)
     if utcnow() < lease_ends(record, lease):
         return await _again_or_give_up(services, record, check)
     try:
         verdict, adopted = await reconcile(services, request, record)
-    except TransientSendError as exc:
-        logs.warning("status_check_failed", id=record.id, attempt=check.attempt, reason=exc.reason)
+    except (TransientSendError, PermanentSendError) as exc:
+        logs.warning("status_check_failed", id=record.id, attempt=check.attempt, reason=str(exc))
         return await _again_or_give_up(services, record, check)
     if verdict is Verdict.ADOPTED:
         if adopted is None or is_terminal(adopted.status_rank):
@@ -215,7 +263,9 @@ async def _find_lost_send(
     reason = f"gave up after {record.attempts} attempts; no trace of it at Twilio"
     await services.log.update(record.id, failed(None, reason), record)
     logs.warning("send_given_up", id=record.id, attempts=record.attempts)
-    return None
+    # ``failed`` here is a belief: a late callback with a SID reopens the record, and
+    # this one last check (one read, if nothing came) takes it from there.
+    return StatusCheck(record.id, check.attempt + 1) if check.attempt < MAX_CHECKS else None
 
 
 async def _again_or_give_up(

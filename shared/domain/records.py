@@ -32,6 +32,9 @@ _SUMMARY_FIELDS = [
     "request_hash",
     "claimed_at",
     "last_outcome",
+    "waits",
+    "retrying_since",
+    "next_attempt_at",
     "body",
     "body_length",
     "body_sha256",
@@ -94,6 +97,10 @@ class LogRecord:
     request_hash: str | None = None
     claimed_at: datetime | None = None
     last_outcome: str | None = None
+    # Waits for Twilio (refused, unreachable): how many, since when, and when the next try is.
+    waits: int = 0
+    retrying_since: datetime | None = None
+    next_attempt_at: datetime | None = None
     body: str | None = None
     body_length: int | None = None
     body_sha256: str | None = None
@@ -140,8 +147,21 @@ class LogRecord:
             data["tag"] = self.tag
         if self.send_at is not None:
             data["send_at"] = self.send_at.isoformat()
+        if self.waiting:
+            assert self.next_attempt_at is not None
+            data["next_attempt_at"] = self.next_attempt_at.isoformat()
         data.update(self._content_json())
         return data
+
+    @property
+    def waiting(self) -> bool:
+        """Waiting out a refusal or an outage at Twilio: no SID yet, not final."""
+        return (
+            self.next_attempt_at is not None
+            and not self.twilio_sid
+            and self.status_rank == 1
+            and self.direction == "outbound"
+        )
 
     def _content_json(self) -> dict[str, Any]:
         """What was said or sent, as far as ``LOG_MESSAGE_BODIES`` let the log keep it."""

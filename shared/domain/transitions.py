@@ -38,6 +38,9 @@ NOT_SENT = "not_sent"
 AMBIGUOUS = "ambiguous"
 # Out of attempts, but maybe sent: only the status checks may decide, never a redelivery.
 GIVEN_UP = "given_up"
+SENT = "sent"
+# Sent, but its first status check could not be queued: the next delivery leaves it.
+UNCHECKED = "sent_unchecked"
 
 Decider = Callable[[LogRecord], Change | None]
 
@@ -170,6 +173,7 @@ def claim(expected: LogRecord, now: datetime) -> Decider:
                 "attempts": attempts,
                 "claimed_at": now,
                 "last_outcome": IN_FLIGHT,
+                "next_attempt_at": None,
                 "updated_at": now,
             },
         )
@@ -276,19 +280,36 @@ def failed(code: int | None, message: str) -> Decider:
     return decide
 
 
-def attempt_failed(reason: str, *, ambiguous: bool, code: int | None) -> Decider:
-    """A transient failure: the record stays claimed and says what the retry must check."""
+def attempt_failed(
+    reason: str,
+    *,
+    ambiguous: bool | None,
+    code: int | None,
+    retry_at: datetime | None = None,
+) -> Decider:
+    """A try that Twilio did not take (refused, unreachable, or a reconcile that could not
+    run): the record stays claimed, says what the next try must check (``ambiguous``; None:
+    as before) and, with ``retry_at``, when that try is due. The first wait starts the
+    retry budget."""
 
     def decide(record: LogRecord) -> Change:
         now = utcnow()
+        note = f"attempt {record.attempts} did not reach Twilio; will retry"
+        if retry_at is not None:
+            note += f" at {retry_at.isoformat(timespec='seconds')}"
         event = LogEvent(
-            "retrying", GATEWAY, at=now, error_code=code, error_message=reason,
-            note=f"attempt {record.attempts} failed; will retry",
-        )  # fmt: skip
+            "retrying", GATEWAY, at=now, error_code=code, error_message=reason, note=note
+        )
         if record.twilio_sid or is_terminal(record.status_rank):
             return Change(event)
-        outcome = AMBIGUOUS if ambiguous else NOT_SENT
-        return Change(event, {"last_outcome": outcome, "updated_at": now})
+        summary: dict[str, object] = {"updated_at": now}
+        if ambiguous is not None:
+            summary["last_outcome"] = AMBIGUOUS if ambiguous else NOT_SENT
+        if retry_at is not None:
+            summary.update(waits=record.waits + 1, next_attempt_at=retry_at)
+            summary["retrying_since"] = record.retrying_since or now
+            summary.update(error_code=code, error_message=reason)
+        return Change(event, summary)
 
     return decide
 
@@ -357,6 +378,19 @@ def status_unknown(message: str) -> Decider:
             return Change(event)
         summary = {"status": UNKNOWN, "status_rank": TERMINAL_RANK, "error_message": message}
         return Change(event, {**summary, "last_outcome": UNKNOWN, "updated_at": now})
+
+    return decide
+
+
+def checked() -> Decider:
+    """The status check a send could not leave is on the queue now."""
+
+    def decide(record: LogRecord) -> Change | None:
+        if record.last_outcome != UNCHECKED:
+            return None
+        now = utcnow()
+        event = LogEvent("checking", GATEWAY, at=now, note="status check left")
+        return Change(event, {"last_outcome": SENT, "updated_at": now})
 
     return decide
 

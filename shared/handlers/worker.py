@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, replace
+import os
+from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import azure.functions as func
 
 from shared.delivery import status_checks
 from shared.delivery.enqueue import enqueue
+from shared.delivery.pacing import paced
 from shared.delivery.reconcile import Verdict, reconcile
 from shared.delivery.services import Services, get_services
 from shared.domain.event_envelope import unwrap
@@ -30,8 +33,11 @@ from shared.domain.records import Change, LogRecord, utcnow, with_event
 from shared.domain.status import KINDS, UnknownStatusError, is_terminal, twilio_rank
 from shared.domain.transitions import (
     GIVEN_UP,
+    SENT,
+    UNCHECKED,
     SendPlan,
     attempt_failed,
+    checked,
     claim,
     failed,
     give_up,
@@ -48,7 +54,11 @@ from shared.platform.queue_codec import decode_queue_text
 from shared.platform.settings import E164
 from shared.storage.message_log import RecordExistsError
 
+if TYPE_CHECKING:
+    from shared.twilio.sender import TransientSendError
+
 HOST_JSON = Path(__file__).resolve().parents[2] / "host.json"
+DEQUEUE_OVERRIDE = "AzureFunctionsJobHost__extensions__queues__maxDequeueCount"
 DEFAULT_MAX_DEQUEUE_COUNT = 5
 OPTED_OUT_CODE = 21610
 SCHEDULE_TOLERANCE = timedelta(seconds=5)
@@ -56,25 +66,24 @@ PLANS = 2
 
 
 class RetryableSendError(Exception):
-    """A transient failure, raised so the Functions host makes the message visible again."""
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """Which send of the record this is, and whether it is the last one.
-
-    Sends are counted by the record's claims, not the queue's dequeue count: a message that
-    waited on the queue (``_defer``) comes back as a new message, with a new count.
-    """
-
-    number: int
-    last: bool
+    """Processing could not finish (the record kept changing, or vanished): raised so the
+    Functions host makes the message visible again. Twilio being unreachable is never
+    this: that is a wait (``_wait_for_twilio``)."""
 
 
 @cache
 def max_dequeue_count(path: Path = HOST_JSON) -> int:
-    """From ``host.json``, the one place the host's own retry limit is set (read once, on
-    the first queue message, so no function's import pays for it)."""
+    """The host's own retry limit: the app setting that overrides ``host.json`` (how
+    operators change it without a redeploy), else ``host.json``; read once, on the first
+    queue message, so no function's import pays for it."""
+    override = os.environ.get(DEQUEUE_OVERRIDE, "").strip()
+    if override:
+        try:
+            if int(override) >= 1:
+                return int(override)
+        except ValueError:
+            pass
+        logs.error("setting_invalid", setting=DEQUEUE_OVERRIDE, problem="not a positive integer")
     try:
         queues = json.loads(path.read_text())["extensions"]["queues"]
         return int(queues.get("maxDequeueCount", DEFAULT_MAX_DEQUEUE_COUNT))
@@ -99,23 +108,33 @@ async def process(msg: func.QueueMessage) -> None:
     except InvalidRequestError as exc:
         await _reject(services, msg, document if isinstance(document, dict) else {}, exc)
         return
+    try:
+        await _deliver(services, request)
+    except Exception as exc:
+        if (msg.dequeue_count or 1) >= max_dequeue_count():
+            reason = f"gave up after {msg.dequeue_count} deliveries: {type(exc).__name__}: {exc}"
+            await _last_words(services, request, reason)
+        raise
+
+
+async def _deliver(services: Services, request: OutboundRequest) -> None:
     if request.send_at and request.send_at - utcnow() > SCHEDULE_TOLERANCE:
         await enqueue(services, request)
         logs.info("send_deferred", id=request.id, send_at=request.send_at.isoformat())
         return
     record = _as_logged(services, request) or await _ensure_record(services, request)
-    if record is None:
-        return
-    host_gives_up = (msg.dequeue_count or 1) >= max_dequeue_count()
+    if record is not None:
+        await _send(services, request, record)
+
+
+async def _last_words(services: Services, request: OutboundRequest, reason: str) -> None:
+    """The host is about to poison the message because processing itself kept failing: the
+    record says so (or, if the send may have reached Twilio, the status checks decide).
+    When even that cannot be written, the log line is all that is left."""
     try:
-        await _send(services, request, record, host_gives_up)
-    except RetryableSendError:
-        raise
-    except Exception as exc:
-        if host_gives_up:
-            reason = f"gave up after {msg.dequeue_count} deliveries: {type(exc).__name__}: {exc}"
-            await _give_up(services, request, None, reason, ambiguous=True)
-        raise
+        await _give_up(services, request, None, reason, ambiguous=True)
+    except Exception as exc:  # noqa: BLE001 - the message is going to poison either way
+        logs.error("give_up_not_recorded", id=request.id, reason=reason, error=type(exc).__name__)
 
 
 async def _reject(
@@ -186,9 +205,7 @@ async def _ensure_record(services: Services, request: OutboundRequest) -> LogRec
     return record
 
 
-async def _send(
-    services: Services, request: OutboundRequest, record: LogRecord, host_gives_up: bool
-) -> None:
+async def _send(services: Services, request: OutboundRequest, record: LogRecord) -> None:
     """Plan, claim, call Twilio. A claim lost to a change of the record (another delivery,
     a stale note from the API) plans again with the record as it is now."""
     for _ in range(PLANS):
@@ -197,11 +214,7 @@ async def _send(
             return
         record, change = claimed
         if change is not None:
-            attempt = Attempt(
-                record.attempts,
-                last=host_gives_up or record.attempts >= max_dequeue_count(),
-            )
-            await _call_twilio(services, request, record, attempt)
+            await _call_twilio(services, request, record)
             return
     raise RetryableSendError(f"{request.id} kept changing while claiming; retrying")
 
@@ -210,15 +223,17 @@ async def _plan_and_claim(
     services: Services, request: OutboundRequest, record: LogRecord
 ) -> tuple[LogRecord, Change | None] | None:
     """The claimed record, or the record that changed under the claim; None: nothing to send."""
-    from shared.twilio.sender import TransientSendError
+    from shared.twilio.sender import PermanentSendError, TransientSendError
 
     lease = timedelta(seconds=services.settings.send_lease_seconds)
     plan = plan_send(record, utcnow(), lease)
     if plan is SendPlan.DONE:
         logs.info("send_skipped_already_done", id=request.id, status=record.status)
-        if record.twilio_sid:
-            # The invocation that recorded the SID may have died before leaving its check.
+        if record.twilio_sid and record.last_outcome == UNCHECKED:
+            # The invocation that recorded the SID could not leave its check: this one does,
+            # once (a redelivery of a record whose check is on the queue starts no chain).
             await status_checks.schedule_if_open(services, record, 1)
+            await services.log.update(request.id, checked(), record)
         return None
     if plan is SendPlan.WAIT:
         await _defer(services, request, lease_ends(record, lease), "claim_in_lease")
@@ -226,8 +241,11 @@ async def _plan_and_claim(
     if plan is SendPlan.RECONCILE:
         try:
             verdict, adopted = await reconcile(services, request, record)
-        except TransientSendError as exc:
-            raise RetryableSendError(f"cannot reconcile: {exc.reason}") from exc
+        except (TransientSendError, PermanentSendError) as exc:
+            # A list API that refuses (an API key without read access, credentials being
+            # rotated) cannot decide either: the send waits, it is never resent blind.
+            await _wait_for_twilio(services, request, record, _as_wait(exc), reconciling=True)
+            return None
         if verdict is Verdict.ADOPTED:
             await status_checks.schedule_if_open(services, adopted, 1)
             return None
@@ -257,30 +275,65 @@ async def _defer(services: Services, request: OutboundRequest, until: datetime, 
     logs.info("send_deferred", id=request.id, reason=why, seconds=round(delay))
 
 
-async def _call_twilio(
-    services: Services, request: OutboundRequest, claimed: LogRecord, attempt: Attempt
+def _as_wait(exc: Exception) -> TransientSendError:
+    from shared.twilio.sender import PermanentSendError, TransientSendError
+
+    if isinstance(exc, PermanentSendError):
+        reason = f"Twilio refused the lookup ({exc.http_status}): {exc.message}"
+        return TransientSendError(reason, ambiguous=True, code=exc.code)
+    assert isinstance(exc, TransientSendError)
+    return exc
+
+
+async def _wait_for_twilio(
+    services: Services,
+    request: OutboundRequest,
+    record: LogRecord,
+    exc: TransientSendError,
+    *,
+    reconciling: bool = False,
 ) -> None:
+    """Twilio did not take this try (or could not be asked about the last one): wait with
+    backoff on the queue, never on the host's dequeue count; past the retry budget, give
+    up (``failed`` with Twilio's last code, or the status checks when it may have sent)."""
+    policy = services.retry
+    now = utcnow()
+    if policy.spent(record, now):
+        hours = policy.budget.total_seconds() / 3600
+        reason = (
+            f"gave up after {record.attempts} attempts over {hours:g} h: "
+            f"Twilio kept refusing or could not be reached; last: {exc.reason}"
+        )
+        await _give_up(services, request, exc.code, reason, exc.ambiguous or reconciling, record)
+        return
+    until = now + timedelta(seconds=policy.delay(record.waits, exc.retry_after))
+    if exc.ambiguous and not reconciling:
+        # A send that may have reached Twilio is reconciled, and only after its lease.
+        lease = timedelta(seconds=services.settings.send_lease_seconds)
+        until = max(until, lease_ends(record, lease))
+    ambiguous = None if reconciling else exc.ambiguous
+    decide = attempt_failed(exc.reason, ambiguous=ambiguous, code=exc.code, retry_at=until)
+    await services.log.update(request.id, decide, record)
+    await _defer(services, request, until, "twilio_reconcile" if reconciling else "twilio_refused")
+
+
+async def _call_twilio(services: Services, request: OutboundRequest, claimed: LogRecord) -> None:
     from shared.twilio.sender import PermanentSendError, TransientSendError
 
     try:
-        result = await services.sender().send(request)
+        result = await paced(services.pacing, partial(services.sender().send, request))
     except PermanentSendError as exc:
         await services.log.update(request.id, failed(exc.code, exc.message), claimed)
         logs.warning("send_failed_permanently", id=request.id, code=exc.code, to=request.to)
         return
     except TransientSendError as exc:
         logs.warning(
-            "send_failed_transiently", id=request.id, attempt=attempt.number, reason=exc.reason
+            "send_failed_transiently", id=request.id, attempt=claimed.attempts, reason=exc.reason
         )
-        if attempt.last:
-            reason = f"gave up after {attempt.number} attempts: {exc}"
-            await _give_up(services, request, exc.code, reason, exc.ambiguous, claimed)
-            return
-        decide = attempt_failed(exc.reason, ambiguous=exc.ambiguous, code=exc.code)
-        await services.log.update(request.id, decide, claimed)
-        raise RetryableSendError(exc.reason) from exc
+        await _wait_for_twilio(services, request, claimed, exc)
+        return
     # The owner row goes before the SID is on the record; the check is independent of both.
-    owner, checked = await asyncio.gather(
+    owner, checked_later = await asyncio.gather(
         services.sids.claim(result.sid, request.id),
         _check_later(services, request, result.status),
         return_exceptions=True,
@@ -288,12 +341,27 @@ async def _call_twilio(
     if isinstance(owner, BaseException):
         raise owner
     if owner != request.id:
-        logs.error("sid_claimed_by_another_record", id=request.id, sid=result.sid, owner=owner)
-    decide = twilio_status(result.status, sid=result.sid, outcome="sent", from_=result.from_)
+        await _disowned(services, request, claimed, result.sid, owner)
+        return
+    outcome = UNCHECKED if isinstance(checked_later, BaseException) else SENT
+    decide = twilio_status(result.status, sid=result.sid, outcome=outcome, from_=result.from_)
     await services.log.update(request.id, decide, claimed)
     logs.info("sent", id=request.id, sid=result.sid, status=result.status, to=request.to)
-    if isinstance(checked, BaseException):
-        raise checked
+    if isinstance(checked_later, BaseException):
+        raise checked_later
+
+
+async def _disowned(
+    services: Services, request: OutboundRequest, claimed: LogRecord, sid: str, owner: str
+) -> None:
+    """Another record adopted this send's SID first (its reconciliation matched it): the
+    owner row decides, so the SID is that record's and this one has not been sent. It is
+    sent again, as any send Twilio did not take for it."""
+    logs.error("sid_claimed_by_another_record", id=request.id, sid=sid, owner=owner)
+    reason = f"Twilio's {sid} was adopted by record {owner}; sending this one again"
+    decide = attempt_failed(reason, ambiguous=False, code=None)
+    if await services.log.update(request.id, decide, claimed) is not None:
+        await _defer(services, request, utcnow(), "sid_owned_elsewhere")
 
 
 async def _check_later(services: Services, request: OutboundRequest, status: str) -> None:

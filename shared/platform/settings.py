@@ -78,6 +78,10 @@ class Settings:
     twilio_timeout_seconds: float = 10.0
     send_lease_seconds: float = 120.0
     status_check_seconds: float = 60.0
+    twilio_retry_first_seconds: float = 10.0
+    twilio_retry_max_seconds: float = 600.0
+    twilio_retry_budget_hours: float = 24.0
+    twilio_max_in_flight: int = 24
     sms_auto_reply: str | None = None
     voice_mode: VoiceMode = "greeting"
     voice_greeting: str | None = None
@@ -249,6 +253,29 @@ def _lease(env: Mapping[str, str], twilio_timeout: float) -> float:
     return lease
 
 
+def _retries(env: Mapping[str, str]) -> dict[str, Any]:
+    """How a send that Twilio did not take waits (``shared.delivery.retry_policy``), and
+    how many Twilio requests one instance keeps in flight at most."""
+    first = _number(env, "TWILIO_RETRY_FIRST_SECONDS", 10.0)
+    longest = _number(env, "TWILIO_RETRY_MAX_SECONDS", 600.0)
+    if longest < first:
+        raise InvalidSettingError(
+            "TWILIO_RETRY_MAX_SECONDS",
+            f"{longest:g} s is shorter than TWILIO_RETRY_FIRST_SECONDS ({first:g} s)",
+        )
+    in_flight = _number(env, "TWILIO_MAX_IN_FLIGHT", 24)
+    if in_flight != int(in_flight):
+        raise InvalidSettingError(
+            "TWILIO_MAX_IN_FLIGHT", f"expected a whole number, got {in_flight:g}"
+        )
+    return {
+        "twilio_retry_first_seconds": first,
+        "twilio_retry_max_seconds": longest,
+        "twilio_retry_budget_hours": _number(env, "TWILIO_RETRY_BUDGET_HOURS", 24.0),
+        "twilio_max_in_flight": int(in_flight),
+    }
+
+
 def _is_local(url: str | None) -> bool:
     return url is not None and urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
 
@@ -280,6 +307,7 @@ def _twilio(env: Mapping[str, str]) -> dict[str, Any]:
         "twilio_timeout_seconds": twilio_timeout,
         "send_lease_seconds": _lease(env, twilio_timeout),
         "status_check_seconds": _number(env, "STATUS_CHECK_SECONDS", 60.0),
+        **_retries(env),
         "sms_auto_reply": _text(env, "SMS_AUTO_REPLY"),
     }
 

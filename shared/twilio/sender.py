@@ -8,15 +8,19 @@ The client's own retry option stays off: a retried POST after a 5xx can send twi
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import AsyncHttpClient
 from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
 from twilio.rest import Client
 
 from shared.domain.outbound import OutboundRequest
@@ -32,6 +36,13 @@ RECONCILE_PAGE_SIZE = 50
 RECONCILE_MAX_SCANNED = 1000
 # 4xx statuses Twilio uses for requests that will fail the same way every time.
 _PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 405, 409, 413, 415, 422})
+# Twilio refusing a request it did not act on, for now: too many requests, or the sender's
+# queue is full (21611). Never processed, so safe to send again after a wait.
+_REFUSED_CODES = frozenset({20429, 21611})
+# The answers that mean "slow down": the instance lowers its sends in flight.
+_PUSHBACK_STATUSES = frozenset({429, 503})
+# Twilio's Retry-After, if its last answer in this task had one (set by ``_HeaderClient``).
+_retry_after: ContextVar[float | None] = ContextVar("twilio_retry_after", default=None)
 # twilio's HTTP client logs every request at INFO, query strings with phone numbers included.
 _HTTP_LOGGER = logging.getLogger("gateway.twilio_http")
 _HTTP_LOGGER.setLevel(logging.WARNING)
@@ -58,13 +69,25 @@ class PermanentSendError(Exception):
 
 
 class TransientSendError(Exception):
-    """Worth retrying. ``ambiguous`` means Twilio may have acted on the request anyway."""
+    """Worth retrying. ``ambiguous`` means Twilio may have acted on the request anyway;
+    ``pushback`` that Twilio asked for fewer requests (429, 503); ``retry_after`` the seconds
+    Twilio asked to wait, when it said."""
 
-    def __init__(self, reason: str, *, ambiguous: bool, code: int | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        ambiguous: bool,
+        code: int | None = None,
+        pushback: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.ambiguous = ambiguous
         self.code = code
+        self.pushback = pushback
+        self.retry_after = retry_after
 
 
 class MissingSenderError(PermanentSendError):
@@ -75,16 +98,32 @@ class MissingSenderError(PermanentSendError):
         super().__init__(None, f"no 'from' in the request and {setting} is not set")
 
 
-def classify(exc: BaseException) -> PermanentSendError | TransientSendError:
+def classify(
+    exc: BaseException, retry_after: float | None = None
+) -> PermanentSendError | TransientSendError:
+    """Permanent, or transient and whether Twilio may have acted on it. A 5xx stays
+    ambiguous (Twilio may have created the message before failing): the retry reconciles."""
+    exc = _page_error(exc)
     if isinstance(exc, TwilioRestException):
         code = exc.code if isinstance(exc.code, int) else None
         message = str(exc.msg or exc)
-        if exc.status == 429 or code == 20429:
-            return TransientSendError(f"rate limited: {message}", ambiguous=False, code=code)
+        pushback = exc.status in _PUSHBACK_STATUSES
+        if exc.status == 429 or code in _REFUSED_CODES:
+            return TransientSendError(
+                f"refused by Twilio ({exc.status}): {message}",
+                ambiguous=False,
+                code=code,
+                pushback=pushback or code == 20429,
+                retry_after=retry_after,
+            )
         if exc.status in _PERMANENT_STATUSES:
             return PermanentSendError(code, message, exc.status)
         return TransientSendError(
-            f"Twilio answered {exc.status}: {message}", ambiguous=True, code=code
+            f"Twilio answered {exc.status}: {message}",
+            ambiguous=True,
+            code=code,
+            pushback=pushback,
+            retry_after=retry_after,
         )
     if isinstance(exc, aiohttp.ClientConnectorError):
         return TransientSendError(f"cannot connect to Twilio: {exc}", ambiguous=False)
@@ -93,6 +132,26 @@ def classify(exc: BaseException) -> PermanentSendError | TransientSendError:
     if isinstance(exc, aiohttp.ClientError):
         return TransientSendError(f"connection to Twilio failed: {exc}", ambiguous=True)
     raise exc
+
+
+def _page_error(exc: BaseException) -> BaseException:
+    """A list page Twilio refused comes as a bare ``TwilioException`` with the response:
+    the same error as any other refusal, once its status and code are read."""
+    if isinstance(exc, TwilioRestException) or not isinstance(exc, TwilioException):
+        return exc
+    response = exc.args[1] if len(exc.args) > 1 else None
+    if not isinstance(response, Response):
+        return exc
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        body = {}
+    details = body if isinstance(body, dict) else {}
+    code = details.get("code")
+    message = str(details.get("message") or exc.args[0])
+    return TwilioRestException(
+        response.status_code, "", message, code if isinstance(code, int) else None
+    )
 
 
 class TwilioSender:
@@ -108,7 +167,7 @@ class TwilioSender:
             credentials.username,
             credentials.password,
             account_sid=credentials.account_sid,
-            http_client=self._http,
+            http_client=_HeaderClient(self._http),
         )
         if settings.api_base_url:
             self._client.api.base_url = settings.api_base_url
@@ -119,11 +178,12 @@ class TwilioSender:
             await close()
 
     async def _guarded(self, call: Any) -> Any:
+        _retry_after.set(None)
         try:
             async with asyncio.timeout(self._settings.twilio_timeout_seconds + 1):
                 return await call
-        except (TwilioRestException, aiohttp.ClientError, TimeoutError) as exc:
-            raise classify(exc) from exc
+        except (TwilioException, aiohttp.ClientError, TimeoutError) as exc:
+            raise classify(exc, _retry_after.get()) from exc
 
     def _sender(self, request: OutboundRequest) -> dict[str, Any]:
         if request.from_:
@@ -178,11 +238,12 @@ class TwilioSender:
         filters: dict[str, Any] = {"to": request.to, "page_size": RECONCILE_PAGE_SIZE}
         filters.update({k: v for k, v in self._sender(request).items() if k == "from_"})
         resources = self._client.messages if request.kind == "sms" else self._client.calls
+        _retry_after.set(None)
         try:
             async with asyncio.timeout(self._settings.twilio_timeout_seconds * 4):
                 return await self._scan(resources, filters, request, after)
-        except (TwilioRestException, aiohttp.ClientError, TimeoutError) as exc:
-            raise classify(exc) from exc
+        except (TwilioException, aiohttp.ClientError, TimeoutError) as exc:
+            raise classify(exc, _retry_after.get()) from exc
 
     async def _scan(
         self, resources: Any, filters: dict[str, Any], request: OutboundRequest, after: datetime
@@ -207,6 +268,43 @@ class TwilioSender:
         """The resource as Twilio knows it now: the status checks' source of truth."""
         context = self._client.messages(sid) if kind == "sms" else self._client.calls(sid)
         return _result(await self._guarded(context.fetch_async()))
+
+
+class _HeaderClient(AsyncHttpClient):  # type: ignore[misc]
+    """The transport, passed through, keeping the one header Twilio's exceptions drop:
+    ``Retry-After``. It is kept per task (a context variable), so concurrent sends never
+    read each other's."""
+
+    def __init__(self, inner: AsyncHttpClient) -> None:
+        super().__init__(_HTTP_LOGGER, is_async=True, timeout=getattr(inner, "timeout", None))
+        self._inner = inner
+
+    async def request(self, *args: Any, **kwargs: Any) -> Response:
+        response: Response = await self._inner.request(*args, **kwargs)
+        headers = getattr(response, "headers", None) or {}
+        raw = next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+        if raw is not None:
+            _retry_after.set(retry_after_seconds(str(raw)))
+        return response
+
+    async def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            await close()
+
+
+def retry_after_seconds(value: str, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds from now: delay-seconds or an HTTP date (RFC 9110)."""
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        return float(int(text))
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
 def _result(resource: Any) -> SentResult:

@@ -19,7 +19,6 @@ import pytest
 from localdev.twilio_sim import SimConfig, SimulatorServer
 from shared.delivery.services import get_services, reset_services
 from shared.domain.records import Change, LogEvent, utcnow
-from shared.handlers import worker
 from shared.platform import logs
 from tests.integration.conftest import PUBLIC_BASE_URL
 from tests.support.app import user_function
@@ -73,15 +72,16 @@ async def real_twilio(
 
 
 async def drain_and_work() -> list[tuple[str, bytes]]:
-    """Runs the worker on every queued message; returns those it asked to be retried."""
+    """Runs the worker on every queued message; returns those whose send now waits."""
     services = await get_services()
     retry: list[tuple[str, bytes]] = []
     async for message in services.queue.receive_messages(visibility_timeout=30):
         body = str(message.content).encode()
         await services.queue.delete_message(message)
-        try:
-            await user_function("outbound_worker")(trigger_message(message.id, body))
-        except worker.RetryableSendError:
+        await user_function("outbound_worker")(trigger_message(message.id, body))
+        document = json.loads(body)
+        record = await services.log.get(str(document.get("id")))
+        if record is not None and record.next_attempt_at is not None and record.waiting:
             retry.append((message.id, body))
     return retry
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from datetime import timedelta
 
@@ -24,8 +25,13 @@ def check(record_id: str, attempt: int = 1, **extra: object) -> bytes:
     return json.dumps(document).encode()
 
 
-async def sent(gateway: Gateway, record_id: str) -> None:
-    gateway.twilio.script(reply(201, {"sid": SID, "status": "queued", "to": SMS["to"]}))
+def sid_of(record_id: str) -> str:
+    """Each record's own SID: a SID belongs to one record only."""
+    return "SM" + hashlib.sha256(record_id.encode()).hexdigest()[:32]
+
+
+async def sent(gateway: Gateway, record_id: str, sid: str = SID) -> None:
+    gateway.twilio.script(reply(201, {"sid": sid, "status": "queued", "to": SMS["to"]}))
     await run_worker(trigger_message("m", json.dumps({**SMS, "id": record_id}).encode()))
 
 
@@ -143,9 +149,10 @@ async def test_checks_left_at_the_same_time_share_one_queue_message(gateway: Gat
 
 async def test_one_check_message_checks_each_of_its_records(gateway: Gateway) -> None:
     for record_id in ("many-1", "many-2"):
-        await sent(gateway, record_id)
-    delivered = reply(200, {"sid": SID, "status": "delivered"})
-    gateway.twilio.script(delivered, delivered)
+        await sent(gateway, record_id, sid_of(record_id))
+    gateway.twilio.script(
+        *(reply(200, {"sid": sid_of(i), "status": "delivered"}) for i in ("many-1", "many-2"))
+    )
 
     await run_worker(trigger_message("c", checks(["many-1", "many-2"])))
 
@@ -159,9 +166,10 @@ async def test_the_open_records_of_one_check_message_share_their_next_check(
     gateway: Gateway,
 ) -> None:
     for record_id in ("open-1", "open-2"):
-        await sent(gateway, record_id)
-    still_sent = reply(200, {"sid": SID, "status": "sent"})
-    gateway.twilio.script(still_sent, still_sent)
+        await sent(gateway, record_id, sid_of(record_id))
+    gateway.twilio.script(
+        *(reply(200, {"sid": sid_of(i), "status": "sent"}) for i in ("open-1", "open-2"))
+    )
 
     await run_worker(trigger_message("c", checks(["open-1", "open-2"])))
 

@@ -109,50 +109,136 @@ async def test_permanent_twilio_error_is_recorded_and_not_retried(gateway: Gatew
     assert record.error_code == 21211
 
 
-async def test_transient_twilio_error_is_raised_for_the_host_to_retry(gateway: Gateway) -> None:
+async def test_a_refused_send_waits_on_the_queue_without_failing_the_delivery(
+    gateway: Gateway,
+) -> None:
     gateway.twilio.script(twilio_error(429, 20429, "Too Many Requests"))
 
-    with pytest.raises(worker.RetryableSendError):
-        await run_worker(queue_message({**SMS, "id": "trans-1"}))
+    await run_worker(queue_message({**SMS, "id": "trans-1"}))
 
     record = await gateway.services.log.get("trans-1")
     assert record is not None and record.status == "sending" and record.last_outcome == "not_sent"
+    assert record.waits == 1 and record.next_attempt_at is not None
+    assert record.next_attempt_at > utcnow()
+    assert await gateway.queued_messages() == []  # hidden until the next try
+    assert (await gateway.queue.get_queue_properties()).approximate_message_count == 1
 
 
 async def test_retry_after_a_clean_refusal_sends_without_reconciling(gateway: Gateway) -> None:
     gateway.twilio.script(twilio_error(429, 20429, "Too Many Requests"))
-    with pytest.raises(worker.RetryableSendError):
-        await run_worker(queue_message({**SMS, "id": "trans-2"}))
+    await run_worker(queue_message({**SMS, "id": "trans-2"}))
 
-    await run_worker(queue_message({**SMS, "id": "trans-2"}, dequeue_count=2))
+    await run_worker(queue_message({**SMS, "id": "trans-2"}))
 
     assert [request.method for request in gateway.twilio.requests] == ["POST", "POST"]
-    assert await status_of(gateway, "trans-2") == "queued"
+    record = await gateway.services.log.get("trans-2")
+    assert record is not None and record.status == "queued" and record.attempts == 2
+    assert "next_attempt_at" not in record.public_json()
 
 
-async def test_last_attempt_with_a_clean_refusal_records_failed(gateway: Gateway) -> None:
-    gateway.twilio.script(twilio_error(429, 20429, "Too Many Requests"))
-    last = worker.max_dequeue_count()
-
-    await run_worker(queue_message({**SMS, "id": "last-1"}, dequeue_count=last))
-
-    record = await gateway.services.log.get("last-1")
-    assert record is not None and record.status == "failed"
-    assert record.error_message is not None and "gave up after" in record.error_message
-
-
-async def test_last_attempt_that_may_have_sent_is_left_to_the_status_checks(
-    gateway: Gateway,
-) -> None:
+async def test_a_refusal_on_the_hosts_last_delivery_still_waits(gateway: Gateway) -> None:
     gateway.twilio.script(twilio_error(503, 20503, "Service Unavailable"))
     last = worker.max_dequeue_count()
 
-    await run_worker(queue_message({**SMS, "id": "last-2"}, dequeue_count=last))
+    await run_worker(queue_message({**SMS, "id": "last-0"}, dequeue_count=last))
 
-    record = await gateway.services.log.get("last-2")
+    record = await gateway.services.log.get("last-0")
+    assert record is not None and record.status == "sending" and record.waits == 1
+    assert (await gateway.queue.get_queue_properties()).approximate_message_count == 1
+
+
+async def test_twilios_retry_after_sets_the_next_try(gateway: Gateway) -> None:
+    refusal = twilio_error(429, 20429, "Too Many Requests")
+    refusal.headers = {"Retry-After": "900"}
+    gateway.twilio.script(refusal)
+
+    await run_worker(queue_message({**SMS, "id": "ra-1"}))
+
+    record = await gateway.services.log.get("ra-1")
+    assert record is not None and record.next_attempt_at is not None
+    assert record.next_attempt_at >= utcnow() + timedelta(seconds=890)
+
+
+async def test_queue_full_21611_is_a_wait_not_a_failure(gateway: Gateway) -> None:
+    gateway.twilio.script(twilio_error(400, 21611, "This 'From' number has exceeded the queue"))
+
+    await run_worker(queue_message({**SMS, "id": "full-1"}))
+
+    record = await gateway.services.log.get("full-1")
+    assert record is not None and record.status == "sending" and record.waits == 1
+
+
+async def test_a_refusal_past_the_retry_budget_fails_with_twilios_code(gateway: Gateway) -> None:
+    await claim_long_ago(gateway, "budget-1", "not_sent")
+    await force(gateway, "budget-1", retrying_since=utcnow() - timedelta(hours=25), waits=40)
+    gateway.twilio.script(twilio_error(429, 20429, "Too Many Requests"))
+
+    await run_worker(queue_message({**SMS, "id": "budget-1"}))
+
+    record = await gateway.services.log.get("budget-1")
+    assert record is not None and record.status == "failed" and record.error_code == 20429
+    assert record.error_message is not None and "gave up after" in record.error_message
+
+
+async def test_a_send_that_may_have_sent_past_the_budget_is_left_to_the_status_checks(
+    gateway: Gateway,
+) -> None:
+    await claim_long_ago(gateway, "budget-2", "not_sent")
+    await force(gateway, "budget-2", retrying_since=utcnow() - timedelta(hours=25))
+    gateway.twilio.script(twilio_error(503, 20503, "Service Unavailable"))
+
+    await run_worker(queue_message({**SMS, "id": "budget-2"}))
+
+    record = await gateway.services.log.get("budget-2")
     assert record is not None and record.status == "sending"
     assert record.last_outcome == GIVEN_UP
     assert (await gateway.queue.get_queue_properties()).approximate_message_count == 1
+
+
+async def test_a_reconcile_that_cannot_reach_twilio_on_the_last_delivery_waits(
+    gateway: Gateway,
+) -> None:
+    await claim_long_ago(gateway, "unreach-1")
+    gateway.twilio.script(twilio_error(503, 20503, "Service Unavailable"))
+    last = worker.max_dequeue_count()
+
+    await run_worker(queue_message({**SMS, "id": "unreach-1"}, dequeue_count=last))
+
+    record = await gateway.services.log.get("unreach-1")
+    assert record is not None and record.status == "sending"
+    assert record.last_outcome == AMBIGUOUS and record.waits == 1
+    assert gateway.twilio.creates == []
+    assert (await gateway.queue.get_queue_properties()).approximate_message_count == 1
+
+
+async def test_a_reconcile_the_list_api_refuses_waits_and_never_resends(
+    gateway: Gateway,
+) -> None:
+    await claim_long_ago(gateway, "unreach-2")
+    gateway.twilio.script(twilio_error(403, 20003, "Authenticate"))
+
+    await run_worker(queue_message({**SMS, "id": "unreach-2"}, dequeue_count=2))
+
+    record = await gateway.services.log.get("unreach-2")
+    assert record is not None and record.status == "sending" and record.waits == 1
+    assert gateway.twilio.creates == []
+
+
+async def test_processing_that_fails_on_the_last_delivery_leaves_a_final_record(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def keeps_changing(*_: object) -> None:
+        raise worker.RetryableSendError("kept changing while claiming")
+
+    monkeypatch.setattr(worker, "_send", keeps_changing)
+    last = worker.max_dequeue_count()
+
+    with pytest.raises(worker.RetryableSendError):
+        await run_worker(queue_message({**SMS, "id": "poison-1"}, dequeue_count=last))
+
+    record = await gateway.services.log.get("poison-1")
+    assert record is not None and record.status == "failed"
+    assert record.error_message is not None and "RetryableSendError" in record.error_message
 
 
 async def claim_long_ago(gateway: Gateway, record_id: str, outcome: str = AMBIGUOUS) -> None:
@@ -187,13 +273,18 @@ async def test_ambiguous_failure_waits_for_its_lease_without_spending_a_retry(
     gateway: Gateway,
 ) -> None:
     gateway.twilio.script(twilio_error(500, 20500, "created, then failed"))
-    with pytest.raises(worker.RetryableSendError):
-        await run_worker(queue_message({**SMS, "id": "amb-0"}))
+    await run_worker(queue_message({**SMS, "id": "amb-0"}))
+    record = await gateway.services.log.get("amb-0")
+    assert record is not None and record.next_attempt_at is not None
+    assert record.claimed_at is not None
+    assert record.next_attempt_at >= record.claimed_at + timedelta(
+        seconds=gateway.services.settings.send_lease_seconds
+    )
 
     await run_worker(queue_message({**SMS, "id": "amb-0"}, dequeue_count=2))
 
     assert [request.method for request in gateway.twilio.requests] == ["POST"]
-    assert (await gateway.queue.get_queue_properties()).approximate_message_count == 1
+    assert (await gateway.queue.get_queue_properties()).approximate_message_count == 2
 
 
 async def test_expired_claim_is_reconciled_with_twilio_before_resending(
@@ -267,8 +358,7 @@ async def test_fresh_claim_by_another_invocation_is_deferred_not_failed(
 async def test_message_without_id_is_sent_once_across_redeliveries(gateway: Gateway) -> None:
     text = json.dumps(SMS).encode()
     gateway.twilio.script(twilio_error(429, 20429, "Too Many Requests"))
-    with pytest.raises(worker.RetryableSendError):
-        await run_worker(trigger_message("queue-msg-7", text, 1))
+    await run_worker(trigger_message("queue-msg-7", text, 1))
 
     await run_worker(trigger_message("queue-msg-7", text, 2))
     await run_worker(trigger_message("queue-msg-7", text, 3))
@@ -328,10 +418,30 @@ async def test_call_with_say_sends_inline_twiml(gateway: Gateway) -> None:
     assert await status_of(gateway, "call-1") == "queued"
 
 
-def test_max_dequeue_count_is_read_from_host_json() -> None:
+def test_max_dequeue_count_is_read_from_host_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(worker.DEQUEUE_OVERRIDE, raising=False)
+    worker.max_dequeue_count.cache_clear()
     host = json.loads(worker.HOST_JSON.read_text())
 
     assert worker.max_dequeue_count() == host["extensions"]["queues"]["maxDequeueCount"]
+
+
+async def test_the_app_setting_override_of_the_dequeue_limit_decides_the_last_delivery(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def keeps_changing(*_: object) -> None:
+        raise worker.RetryableSendError("kept changing while claiming")
+
+    monkeypatch.setenv(worker.DEQUEUE_OVERRIDE, "2")
+    worker.max_dequeue_count.cache_clear()
+    monkeypatch.setattr(worker, "_send", keeps_changing)
+
+    with pytest.raises(worker.RetryableSendError):
+        await run_worker(queue_message({**SMS, "id": "override-1"}, dequeue_count=2))
+    worker.max_dequeue_count.cache_clear()
+
+    record = await gateway.services.log.get("override-1")
+    assert record is not None and record.status == "failed"
 
 
 EVENT_GRID = {
@@ -419,8 +529,7 @@ async def test_a_stale_note_from_the_api_is_planned_again_from_the_record(
     await user_function("send_message")(api_post("messages", {"to": "+15551234567", "body": "hi"}))
     (message,) = await gateway.queued_messages()
     gateway.twilio.script(twilio_error(429, 20429, "Too Many Requests"))
-    with pytest.raises(worker.RetryableSendError):
-        await run_worker(message)
+    await run_worker(message)
 
     await run_worker(trigger_message("api-msg", message.get_body(), 2))
 

@@ -154,6 +154,7 @@ def test_claim_bumps_attempts_and_sets_the_claim_status(kind: Kind, status: str)
         "attempts": 3,
         "claimed_at": NOW,
         "last_outcome": IN_FLIGHT,
+        "next_attempt_at": None,
         "updated_at": NOW,
     }
 
