@@ -98,7 +98,8 @@ async def _repeat(services: Services, request: OutboundRequest) -> func.HttpResp
         revived = await services.log.update(request.id, revive(), existing)
         if revived is not None and revived[1] is not None:
             await _enqueue_or_withdraw(services, request, revived[0])
-    elif existing.status == ACCEPTED:
+    elif existing.status == ACCEPTED and existing.status_rank == 0:
+        # The gateway's own ``accepted``, not Twilio's (same name, a later rank).
         await enqueue(services, request)
     logs.info("send_repeated", id=request.id, kind=request.kind, status=existing.status)
     return json_response(_accepted_body(request.kind, request.id), 202)

@@ -63,7 +63,7 @@ async def _status_callback(req: func.HttpRequest, params: FormParams) -> func.Ht
 
     A SID the worker never recorded (it died, or gave up) gets its owner here, because the
     signed callback URL proves whose send it is and reconciliation of other records must
-    know; the two writes are independent and go out together.
+    know; a SID another record owns is only history on this one.
     """
     record_id, only_inbound = inbound.callback_record_id(params, req.params.get("id", ""))
     status = params.first("MessageStatus") or params.first("SmsStatus")
@@ -83,18 +83,31 @@ async def _status_callback(req: func.HttpRequest, params: FormParams) -> func.Ht
         error_message=params.first("ErrorMessage") or None,
     )
     services = await get_services()
-    writes = [services.log.add_callback(record_id, event, only_inbound)]
     if sid and not only_inbound:
-        writes.append(_own_sid(services, sid, record_id))
-    await asyncio.gather(*writes)
+        await _add_owned_callback(services, record_id, sid, event)
+    else:
+        await services.log.add_callback(record_id, event, only_inbound)
     logs.info("status_callback", id=record_id, status=status)
     return twiml_response(twiml.empty_messaging())
 
 
-async def _own_sid(services: Services, sid: str, record_id: str) -> None:
-    owner = await services.sids.ensure(sid, record_id)
-    if owner != record_id:
-        logs.error("sid_claimed_by_another_record", id=record_id, sid=sid, owner=owner)
+async def _add_owned_callback(
+    services: Services, record_id: str, sid: str, event: LogEvent
+) -> None:
+    """The owner row decides which record shows a SID: a callback for a SID that another
+    record owns (its reconciliation adopted it) is history here, never folded in. The owner
+    is known in this instance for most sends, so the usual cost is the one insert; else the
+    owner row is read (or written) first."""
+    known = services.sids.known(sid)
+    if known == record_id:
+        await services.log.add_callback(record_id, event, False)
+        return
+    owner = known or await services.sids.ensure(sid, record_id)
+    if owner == record_id:
+        await services.log.add_callback(record_id, event, False)
+        return
+    logs.error("sid_claimed_by_another_record", id=record_id, sid=sid, owner=owner)
+    await services.log.add_event(record_id, event)
 
 
 async def _log_inbound(services: Services, entry: tuple[LogRecord, LogEvent]) -> bool:

@@ -42,6 +42,10 @@ class SidOwners:
             if self._claiming.get(sid) is task:
                 del self._claiming[sid]
 
+    def known(self, sid: str) -> str | None:
+        """The owner, if this instance has written or read it; no request."""
+        return self._known.get(sid)
+
     async def ensure(self, sid: str, record_id: str) -> str:
         """``claim``, unless this instance knows the owner or is writing it right now."""
         known = self._known.get(sid)

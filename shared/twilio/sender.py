@@ -137,10 +137,9 @@ def classify(
 def _page_error(exc: BaseException) -> BaseException:
     """A list page Twilio refused comes as a bare ``TwilioException`` with the response:
     the same error as any other refusal, once its status and code are read."""
-    if isinstance(exc, TwilioRestException) or not isinstance(exc, TwilioException):
-        return exc
-    response = exc.args[1] if len(exc.args) > 1 else None
-    if not isinstance(response, Response):
+    args = exc.args
+    response = args[1] if len(args) > 1 else None
+    if isinstance(exc, TwilioRestException) or not isinstance(response, Response):
         return exc
     try:
         body = json.loads(response.text)
@@ -148,10 +147,11 @@ def _page_error(exc: BaseException) -> BaseException:
         body = {}
     details = body if isinstance(body, dict) else {}
     code = details.get("code")
-    message = str(details.get("message") or exc.args[0])
-    return TwilioRestException(
+    message = str(details.get("message") or args[0])
+    rest: BaseException = TwilioRestException(
         response.status_code, "", message, code if isinstance(code, int) else None
     )
+    return rest
 
 
 class TwilioSender:

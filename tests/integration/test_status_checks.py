@@ -10,10 +10,20 @@ from datetime import timedelta
 import pytest
 
 from shared.delivery import status_checks
+from shared.domain.outbound import parse_request
+from shared.domain.records import LogEvent, utcnow
+from shared.domain.transitions import claim, new_outbound_record
 from tests.integration.conftest import Gateway
-from tests.integration.test_worker import SMS, claim_long_ago, listed_message, run_worker
+from tests.integration.test_worker import (
+    SMS,
+    claim_long_ago,
+    listed_message,
+    run_worker,
+    status_of,
+)
 from tests.support.fake_twilio import reply, twilio_error
 from tests.support.requests import trigger_message
+from tests.support.spies import first_arguments
 
 pytestmark = pytest.mark.integration
 
@@ -174,3 +184,116 @@ async def test_the_open_records_of_one_check_message_share_their_next_check(
     await run_worker(trigger_message("c", checks(["open-1", "open-2"])))
 
     assert await pending_checks(gateway) == 3
+
+
+async def test_a_check_that_keeps_failing_ends_at_the_last_attempt(gateway: Gateway) -> None:
+    await sent(gateway, "fail-1")
+    gateway.twilio.script(reply(200, {"sid": SID, "status": "no-such-status"}))
+
+    await run_worker(trigger_message("c", check("fail-1", status_checks.MAX_CHECKS)))
+
+    record = await gateway.services.log.get("fail-1")
+    assert record is not None and record.status == "unknown"
+    assert await pending_checks(gateway) == 1  # only the one the send left
+
+
+async def test_a_check_that_fails_is_left_again_as_the_next_attempt(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await sent(gateway, "fail-2")
+    gateway.twilio.script(reply(200, {"sid": SID, "status": "no-such-status"}))
+    put = first_arguments(gateway.queue, "send_message", monkeypatch)
+
+    await run_worker(trigger_message("c", check("fail-2", 3)))
+
+    (document,) = [json.loads(text) for text in put]
+    assert document["attempt"] == 4
+
+
+async def test_a_lost_send_whose_list_api_refuses_ends_at_the_last_attempt(
+    gateway: Gateway,
+) -> None:
+    await claim_long_ago(gateway, "lost-4")
+    gateway.twilio.script(twilio_error(403, 20003, "Authenticate"))
+    request = {**SMS, "id": "lost-4"}
+
+    await run_worker(
+        trigger_message("c", check("lost-4", status_checks.MAX_CHECKS, request=request))
+    )
+
+    record = await gateway.services.log.get("lost-4")
+    assert record is not None and record.status == "unknown"
+    assert gateway.twilio.creates == []
+
+
+async def test_a_403_on_a_status_fetch_leaves_the_record_open_for_the_next_check(
+    gateway: Gateway,
+) -> None:
+    await sent(gateway, "auth-1")
+    gateway.twilio.script(twilio_error(403, 20003, "Authenticate"))
+
+    await run_worker(trigger_message("c", check("auth-1")))
+
+    record = await gateway.services.log.get("auth-1")
+    assert record is not None and record.status == "queued"
+    assert await pending_checks(gateway) == 2
+
+
+async def test_a_404_on_a_status_fetch_means_twilio_does_not_know_the_sid(
+    gateway: Gateway,
+) -> None:
+    await sent(gateway, "gone-1")
+    gateway.twilio.script(twilio_error(404, 20404, "The requested resource was not found"))
+
+    await run_worker(trigger_message("c", check("gone-1")))
+
+    record = await gateway.services.log.get("gone-1")
+    assert record is not None and record.status == "unknown"
+
+
+async def test_a_check_before_the_sid_is_written_comes_back_later(gateway: Gateway) -> None:
+    request = parse_request({**SMS, "id": "early-1"})
+    await gateway.services.log.create(
+        *new_outbound_record(request, source="queue", store_bodies=True)
+    )
+    record = await gateway.services.log.get("early-1")
+    assert record is not None
+    await gateway.services.log.update("early-1", claim(record, utcnow()))
+
+    await run_worker(trigger_message("c", check("early-1")))
+
+    assert await pending_checks(gateway) == 1
+
+
+async def test_one_check_message_asks_about_a_repeated_id_once(gateway: Gateway) -> None:
+    await sent(gateway, "dup-1")
+    gateway.twilio.script(reply(200, {"sid": SID, "status": "sent"}))
+    fetches = len(gateway.twilio.requests)
+
+    await run_worker(trigger_message("c", checks(["dup-1", "dup-1"])))
+
+    assert len(gateway.twilio.requests) == fetches + 1
+
+
+async def test_a_redelivery_of_a_sent_message_starts_no_second_chain(gateway: Gateway) -> None:
+    await sent(gateway, "chain-1")
+
+    await run_worker(trigger_message("m", json.dumps({**SMS, "id": "chain-1"}).encode(), 2))
+
+    assert await pending_checks(gateway) == 1
+
+
+async def test_a_record_failed_for_no_trace_gets_one_more_check_for_late_news(
+    gateway: Gateway,
+) -> None:
+    await claim_long_ago(gateway, "late-1")
+    await run_worker(trigger_message("c", check("late-1", request={**SMS, "id": "late-1"})))
+    assert await status_of(gateway, "late-1") == "failed"
+    callback = LogEvent("sent", "twilio", twilio_sid=SID)
+    await gateway.services.log.add_callback("late-1", callback, False)
+    gateway.twilio.script(reply(200, {"sid": SID, "status": "delivered"}))
+
+    await run_worker(trigger_message("c", check("late-1", 2)))
+
+    assert await pending_checks(gateway) == 1
+    assert await status_of(gateway, "late-1") == "delivered"

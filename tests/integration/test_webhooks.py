@@ -321,3 +321,18 @@ async def test_a_callback_makes_its_record_the_owner_of_a_sid_the_worker_never_r
 
     another_instance = SidOwners(gateway.services.log._table)
     assert await another_instance.claim(SMS_SID, "someone-else") == record_id
+
+
+async def test_a_callback_for_a_sid_another_record_owns_is_history_only(
+    gateway: Gateway,
+) -> None:
+    created = await call("send_message", api_post("messages", {"to": CALLER, "body": "hi"}))
+    record_id = json.loads(created.get_body())["id"]
+    await SidOwners(gateway.services.log._table).claim(SMS_SID, "adopter-2")
+
+    await call("twilio_status", status_callback(record_id, "delivered"))
+
+    record = await gateway.services.log.get(record_id)
+    assert record is not None and record.twilio_sid is None and record.status == "accepted"
+    history = await gateway.services.log.history(record_id)
+    assert history[-1].status == "delivered"

@@ -563,3 +563,20 @@ async def test_a_message_whose_record_was_removed_since_the_api_queued_it_is_sti
     assert len(gateway.twilio.creates) == 1
     record = await gateway.services.log.get(record_id)
     assert record is not None and record.status == "queued" and record.source == "queue"
+
+
+async def test_a_sid_another_record_owns_is_not_shown_and_the_send_is_made_again(
+    gateway: Gateway,
+) -> None:
+    sid = "SM" + "f" * 32
+    await gateway.services.sids.claim(sid, "adopter-1")
+    gateway.twilio.script(reply(201, {"sid": sid, "status": "queued", "to": SMS["to"]}))
+
+    await run_worker(queue_message({**SMS, "id": "owned-1"}))
+
+    record = await gateway.services.log.get("owned-1")
+    assert record is not None and record.twilio_sid is None
+    assert record.last_outcome == "not_sent"
+    await run_worker(queue_message({**SMS, "id": "owned-1"}))
+    again = await gateway.services.log.get("owned-1")
+    assert again is not None and again.twilio_sid not in (None, sid)
