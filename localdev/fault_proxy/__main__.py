@@ -26,6 +26,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--hang-seconds", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument(
+        "--concurrency-limit",
+        type=int,
+        default=None,
+        help="answer 429 (20429) beyond this many requests in flight",
+    )
+    parser.add_argument(
         "--count",
         choices=sorted(CLASSIFIERS),
         default=None,
@@ -43,6 +49,7 @@ async def serve(args: argparse.Namespace) -> None:
         hang_seconds=args.hang_seconds,
         seed=args.seed,
         classify=CLASSIFIERS[args.count] if args.count else None,
+        concurrency_limit=args.concurrency_limit,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

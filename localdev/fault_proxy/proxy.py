@@ -3,6 +3,11 @@ and Twilio fail: refused before anything happens (429, 500, 503), accepted and t
 500, accepted and then silent past the client's timeout, accepted and then the connection
 dropped. Latency can be added to every request. Nothing here knows what a message is.
 
+Two of Twilio's bad days are not dice but states: an outage (every request answered 503, or
+429, for a stretch: ``outage()`` or ``POST /_proxy/outage {"status": 503, "seconds": 600}``)
+and a concurrency limit (``concurrency_limit``: a request beyond that many in flight is
+answered 429 with Twilio's code 20429, as Twilio limits an account's concurrent requests).
+
 With a ``classify`` function it also counts every answered request under the name it gives
 (see ``localdev.storage_requests``): in front of Azurite, that is what an app costs in storage
 transactions, counted outside the app.
@@ -52,6 +57,8 @@ class ProxyConfig:
     # Which requests may be faulted: POSTs whose path ends with one of these.
     fault_paths: tuple[str, ...] = ("/Messages.json", "/Calls.json")
     classify: Classifier | None = None
+    # Requests in flight (latency included) beyond which the answer is 429 / 20429.
+    concurrency_limit: int | None = None
 
 
 @dataclass
@@ -63,6 +70,10 @@ class ProxyStats:
     upstream_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     in_flight: int = 0
     max_in_flight: int = 0
+    # Creates the upstream took, and when the first and the last of them came (monotonic).
+    created: int = 0
+    first_created: float | None = None
+    last_created: float | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -71,7 +82,15 @@ class ProxyStats:
             "requests": dict(self.requests),
             "upstream_seconds": dict(self.upstream_seconds),
             "max_in_flight": self.max_in_flight,
+            "created": self.created,
+            "created_per_second": self.created_per_second(),
         }
+
+    def created_per_second(self) -> float | None:
+        if self.first_created is None or self.last_created is None or self.created < 2:
+            return None
+        span = self.last_created - self.first_created
+        return (self.created - 1) / span if span > 0 else None
 
 
 class FaultProxy(AiohttpServer):
@@ -81,18 +100,44 @@ class FaultProxy(AiohttpServer):
         unknown = set(config.faults) - set(FAULTS)
         if unknown or not 0.0 <= config.fault_rate <= 1.0:
             raise ValueError(f"faults must be among {sorted(FAULTS)}, rate within 0..1")
+        if config.concurrency_limit is not None and config.concurrency_limit < 1:
+            raise ValueError("the concurrency limit must be at least 1")
         self.config = config
         self.stats = ProxyStats()
+        self._outage_status = 503
+        self._outage_until = 0.0
+        self._forwarding = 0
         self._rng = random.Random(config.seed)  # noqa: S311 - fault dice, not security
         self._session: aiohttp.ClientSession | None = None
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_get("/_proxy/stats", self._stats)
+        app.router.add_post("/_proxy/outage", self._start_outage)
         app.router.add_route("*", "/{tail:.*}", self._forward)
         app.on_cleanup.append(self._close_session)
         super().__init__(app, host=host, port=port, access_log=None)
 
     async def _stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats.as_json())
+
+    def outage(self, status: int, seconds: float) -> None:
+        """From now on, for ``seconds``, every request is answered ``status`` (503 or 429)."""
+        if status not in _CODES:
+            raise ValueError(f"an outage answers one of {sorted(_CODES)}, not {status}")
+        self._outage_status = status
+        self._outage_until = time.monotonic() + seconds
+
+    @property
+    def in_outage(self) -> bool:
+        return time.monotonic() < self._outage_until
+
+    async def _start_outage(self, request: web.Request) -> web.Response:
+        try:
+            payload = await request.json()
+            self.outage(int(payload.get("status", 503)), float(payload["seconds"]))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            message = f'expected {{"status": 503|429|500, "seconds": N}}: {exc}'
+            return web.json_response({"error": message}, status=400)
+        return web.json_response({"status": self._outage_status, "until": self._outage_until})
 
     async def _close_session(self, app: web.Application) -> None:
         if self._session is not None:
@@ -115,6 +160,20 @@ class FaultProxy(AiohttpServer):
             stats.in_flight -= 1
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self.in_outage:
+            self.stats.faults[f"outage_{self._outage_status}"] += 1
+            return _twilio_error(self._outage_status)
+        limit = self.config.concurrency_limit
+        if limit is not None and self._forwarding >= limit:
+            self.stats.faults["over_concurrency"] += 1
+            return _twilio_error(429, "Too Many Requests: concurrency limit exceeded")
+        self._forwarding += 1
+        try:
+            return await self._pass(request)
+        finally:
+            self._forwarding -= 1
+
+    async def _pass(self, request: web.Request) -> web.StreamResponse:
         if self.config.latency_seconds:
             await asyncio.sleep(self.config.latency_seconds)
         fault = self._pick_fault(request)
@@ -162,14 +221,23 @@ class FaultProxy(AiohttpServer):
                 self.stats.requests[name] += 1
                 self.stats.upstream_seconds[name] += time.perf_counter() - started
             out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS}
+            if answer.status == 201 and request.path.endswith(self.config.fault_paths):
+                self._count_created()
             return web.Response(status=answer.status, body=payload, headers=out)
 
+    def _count_created(self) -> None:
+        now = time.monotonic()
+        stats = self.stats
+        stats.created += 1
+        stats.first_created = stats.first_created if stats.first_created is not None else now
+        stats.last_created = now
 
-def _twilio_error(status: int) -> web.Response:
+
+def _twilio_error(status: int, message: str = "Injected by the fault proxy") -> web.Response:
     code = _CODES.get(status, 20500)
     body = {
         "code": code,
-        "message": "Injected by the fault proxy",
+        "message": message,
         "more_info": "",
         "status": status,
     }

@@ -88,6 +88,8 @@ async def test_without_faults_every_request_is_forwarded(sim: SimulatorServer) -
         "requests": {},
         "upstream_seconds": {},
         "max_in_flight": 1,
+        "created": 1,
+        "created_per_second": None,
     }
 
 
@@ -115,3 +117,37 @@ async def test_requests_handled_at_once_are_counted(sim: SimulatorServer) -> Non
 
         assert proxy.stats.max_in_flight == 2
         assert proxy.stats.in_flight == 0
+
+
+@pytest.mark.parametrize("status", [503, 429])
+async def test_an_outage_answers_every_request_until_it_ends(
+    sim: SimulatorServer, status: int
+) -> None:
+    async with FaultProxy(ProxyConfig(sim.base_url)) as proxy:
+        proxy.outage(status, seconds=0.3)
+        during = [await create(proxy, sim) for _ in range(3)]
+        await asyncio.sleep(0.35)
+        after = await create(proxy, sim)
+
+    assert during == [status] * 3 and after == 201
+    assert len(sim.state.store.messages) == 1
+
+
+async def test_an_outage_can_be_started_over_http(sim: SimulatorServer) -> None:
+    async with FaultProxy(ProxyConfig(sim.base_url)) as proxy, aiohttp.ClientSession() as http:
+        url = f"{proxy.base_url}/_proxy/outage"
+        async with http.post(url, json={"status": 503, "seconds": 30}) as answer:
+            assert answer.status == 200
+
+        assert await create(proxy, sim) == 503
+
+
+async def test_requests_beyond_the_concurrency_limit_are_refused_with_20429(
+    sim: SimulatorServer,
+) -> None:
+    config = ProxyConfig(sim.base_url, latency_seconds=0.3, concurrency_limit=2)
+    async with FaultProxy(config) as proxy:
+        statuses = await asyncio.gather(*(create(proxy, sim) for _ in range(5)))
+
+    assert sorted(statuses) == [201, 201, 429, 429, 429]
+    assert proxy.stats.faults["over_concurrency"] == 3
