@@ -19,7 +19,7 @@ import asyncio
 import json
 import random
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +40,7 @@ FAULTS: dict[str, tuple[bool, int | None]] = {
     "created_then_drop": (False, None),
 }
 _CODES = {429: 20429, 500: 20500, 503: 20503}
+TAKEN_KEPT = 200_000
 # (method, path, query, headers) -> the name a request is counted under.
 Classifier = Callable[[str, str, Mapping[str, str], Mapping[str, str]], str]
 _NOT_ADDED = frozenset({"Content-Type", "Accept-Encoding"})
@@ -74,6 +75,8 @@ class ProxyStats:
     created: int = 0
     first_created: float | None = None
     last_created: float | None = None
+    # When each request the upstream answered below 400 came back (monotonic).
+    taken_at: deque[float] = field(default_factory=lambda: deque(maxlen=TAKEN_KEPT))
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -221,6 +224,8 @@ class FaultProxy(AiohttpServer):
                 self.stats.requests[name] += 1
                 self.stats.upstream_seconds[name] += time.perf_counter() - started
             out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS}
+            if answer.status < 400:
+                self.stats.taken_at.append(time.monotonic())
             if answer.status == 201 and request.path.endswith(self.config.fault_paths):
                 self._count_created()
             return web.Response(status=answer.status, body=payload, headers=out)

@@ -5,6 +5,12 @@ Functions host as a process that is SIGKILLed and restarted while messages flow.
 the API (with repeated Idempotency-Keys) and the queue (with and without ``id``, plain and
 base64, duplicated puts). Afterwards every accepted message is compared with what the
 simulator received: nothing may be lost, sent twice, left open, or failed although sent.
+
+Two of Twilio's bad days can be added: an outage (every request answered 503 or 429 for a
+stretch in the middle of the feed, which is then paced at ``feed_rate``) and a concurrency
+limit (429 / 20429 beyond N requests in flight, each taking ``twilio_latency``); then not one
+record may end ``failed`` either, and the report says how many requests Twilio took per
+second against what the limit allows.
 """
 
 from __future__ import annotations
@@ -50,6 +56,17 @@ class SoakConfig:
     producers: int = 12
     patience_seconds: float = 240.0
     max_dequeue_count: int = 5
+    # Messages per second fed in all (None: as fast as the producers go).
+    feed_rate: float | None = None
+    # An outage: every Twilio request answered ``outage_status`` for ``outage_seconds``,
+    # starting ``outage_after`` seconds into the feed.
+    outage_status: int | None = None
+    outage_seconds: float = 0.0
+    outage_after: float = 0.0
+    concurrency_limit: int | None = None
+    twilio_latency: float = 0.0
+    retry_first_seconds: float = 1.0
+    retry_max_seconds: float = 8.0
 
 
 @dataclass
@@ -60,24 +77,45 @@ class SoakReport:
     sent_twice: list[str] = field(default_factory=list)
     stuck: list[str] = field(default_factory=list)
     failed_but_sent: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     faults: dict[str, int] = field(default_factory=dict)
     kills: int = 0
     wall_seconds: float = 0.0
+    # Twilio requests taken per second while busy, and what the concurrency limit allows.
+    taken_per_second: float | None = None
+    limit_allows: float | None = None
+    # Seconds from the end of the outage until every record was final.
+    final_after_outage: float | None = None
 
     def merge(self, other: SoakReport) -> None:
         """Adds another round's figures (a soak of several rounds reports their sum)."""
         self.accepted += other.accepted
         self.terminal += other.terminal
-        for name in ("lost", "sent_twice", "stuck", "failed_but_sent"):
+        for name in ("lost", "sent_twice", "stuck", "failed_but_sent", "failed"):
             getattr(self, name).extend(getattr(other, name))
         self.statuses.update(other.statuses)
         for kind, count in other.faults.items():
             self.faults[kind] = self.faults.get(kind, 0) + count
         self.kills += other.kills
         self.wall_seconds += other.wall_seconds
+        for name in ("taken_per_second", "limit_allows", "final_after_outage"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if theirs is not None:
+                setattr(self, name, theirs if mine is None else min(mine, theirs))
+        if other.final_after_outage is not None:
+            self.final_after_outage = max(self.final_after_outage or 0.0, other.final_after_outage)
 
     def lines(self) -> list[str]:
+        extra = []
+        if self.taken_per_second is not None and self.limit_allows:
+            share = self.taken_per_second / self.limit_allows
+            extra.append(
+                f"Twilio took       {self.taken_per_second:.1f} requests/s "
+                f"(limit allows {self.limit_allows:.1f}: {share:.2f})"
+            )
+        if self.final_after_outage is not None:
+            extra.append(f"all final         {self.final_after_outage:.1f} s after the outage")
         return [
             f"accepted          {self.accepted}",
             f"terminal          {self.terminal}",
@@ -85,10 +123,12 @@ class SoakReport:
             f"sent twice        {len(self.sent_twice)}",
             f"stuck             {len(self.stuck)}",
             f"failed but sent   {len(self.failed_but_sent)}",
+            f"failed            {len(self.failed)}",
             f"wall time         {self.wall_seconds:.1f} s",
             f"host kills        {self.kills}",
             f"faults injected   {sum(self.faults.values())} {dict(sorted(self.faults.items()))}",
             f"final statuses    {dict(sorted(self.statuses.items()))}",
+            *extra,
         ]
 
 
@@ -152,6 +192,8 @@ class Soak:
             "SEND_LEASE_SECONDS": "7",
             "STATUS_CHECK_SECONDS": "1",
             "SIM_CALLBACK_DELAY": "0.05",
+            "TWILIO_RETRY_FIRST_SECONDS": str(self.config.retry_first_seconds),
+            "TWILIO_RETRY_MAX_SECONDS": str(self.config.retry_max_seconds),
         }
         if self.config.public_callbacks:
             settings["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{host_port}"
@@ -174,6 +216,8 @@ class Soak:
             fault_rate=self.config.fault_rate,
             hang_seconds=3.0,
             seed=self.config.seed,
+            latency_seconds=self.config.twilio_latency,
+            concurrency_limit=self.config.concurrency_limit,
         )
         stack = self._stack(sim_port, proxy_port)
         async with FaultProxy(proxy_config, port=proxy_port) as proxy:
@@ -182,15 +226,41 @@ class Soak:
                 async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
                     planned = plan(self.config, self.token)
                     killer = asyncio.create_task(self._kill_now_and_then(stack))
+                    outage = asyncio.create_task(self._outage(proxy))
                     await self._produce(http, stack.base_url, planned)
                     await killer
+                    outage_ends = await outage
                     await self._settle(planned)
+                    if outage_ends is not None:
+                        self.report.final_after_outage = time.monotonic() - outage_ends
                     await self._judge(http, f"http://127.0.0.1:{sim_port}", planned)
             finally:
                 await asyncio.to_thread(stack.stop)
             self.report.faults = dict(proxy.stats.faults)
+            self._throughput(proxy)
         self.report.wall_seconds = time.monotonic() - started
         return self.report
+
+    async def _outage(self, proxy: FaultProxy) -> float | None:
+        """Starts the outage on time; returns when it ends (monotonic), once it has."""
+        if self.config.outage_status is None:
+            return None
+        await asyncio.sleep(self.config.outage_after)
+        proxy.outage(self.config.outage_status, self.config.outage_seconds)
+        await asyncio.sleep(self.config.outage_seconds)
+        return time.monotonic()
+
+    def _throughput(self, proxy: FaultProxy) -> None:
+        """Requests Twilio took per second while busy: the time to take the first 90%."""
+        if self.config.concurrency_limit is None or not self.config.twilio_latency:
+            return
+        times = list(proxy.stats.taken_at)
+        if len(times) < 20:
+            return
+        busy = times[: int(len(times) * 0.9)]
+        if busy[-1] > busy[0]:
+            self.report.taken_per_second = (len(busy) - 1) / (busy[-1] - busy[0])
+        self.report.limit_allows = self.config.concurrency_limit / self.config.twilio_latency
 
     async def _kill_now_and_then(self, stack: Stack) -> None:
         rng = random.Random(self.config.seed + 1)
@@ -207,12 +277,19 @@ class Soak:
         work: asyncio.Queue[Planned] = asyncio.Queue()
         for item in planned:
             work.put_nowait(item)
+        started = time.monotonic()
+        fed = 0
         async with QueueClient.from_connection_string(self.storage, self.queue_name) as queue:
             await _ignore_exists(queue.create_queue)
 
             async def producer() -> None:
+                nonlocal fed
                 while not work.empty():
                     item = work.get_nowait()
+                    if self.config.feed_rate:
+                        due = started + fed / self.config.feed_rate
+                        fed += 1
+                        await asyncio.sleep(max(due - time.monotonic(), 0.0))
                     if item.route.startswith("api"):
                         await self._post(http, base_url, item)
                         if item.route == "api-repeat":
@@ -295,6 +372,8 @@ class Soak:
                 report.lost.append(item.marker)
             if count and status == "failed":
                 report.failed_but_sent.append(item.marker)
+            if status == "failed":
+                report.failed.append(item.marker)
 
 
 async def _summaries(table: TableClient) -> dict[str, str]:
