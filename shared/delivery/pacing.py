@@ -3,9 +3,10 @@
 Twilio limits the requests an account has in flight at once and answers the rest 429
 (20429). An instance that keeps sending at full concurrency into that limit spends most of
 its requests on refusals. So each instance holds an adaptive limit (additive increase,
-multiplicative decrease): a refusal (429 or 503) cuts it by ``DECREASE`` at most once per
-``COOL_DOWN_SECONDS``, every request Twilio takes raises it by about one per round of
-requests, never above ``TWILIO_MAX_IN_FLIGHT``. Sends, reconciliations and status checks
+multiplicative decrease): a refusal (429 or 503) cuts it by ``DECREASE``, once per round of
+requests (refusals of requests that started before the last cut were answered under the old
+limit and do not count again), and every request Twilio takes raises it by about one per
+round of requests, never above ``TWILIO_MAX_IN_FLIGHT``. Sends, reconciliations and status checks
 share it. The limit across instances comes from the platform: the instance count is capped
 (``infra/``), so the account's concurrency is shared, never exceeded by much.
 """
@@ -20,7 +21,6 @@ from typing import TypeVar
 
 T = TypeVar("T")
 DECREASE = 0.7
-COOL_DOWN_SECONDS = 1.0
 
 
 class AdaptiveLimit:
@@ -30,16 +30,17 @@ class AdaptiveLimit:
         self.limit = float(self.ceiling)
         self.in_flight = 0
         self._changed = asyncio.Condition()
-        self._last_cut = -COOL_DOWN_SECONDS
+        self._last_cut = float("-inf")
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Waits for room under the limit; the request runs inside."""
+    async def slot(self) -> AsyncIterator[float]:
+        """Waits for room under the limit; the request runs inside. Yields when it started,
+        for ``refused``."""
         async with self._changed:
             await self._changed.wait_for(lambda: self.in_flight < int(self.limit))
             self.in_flight += 1
         try:
-            yield
+            yield time.monotonic()
         finally:
             async with self._changed:
                 self.in_flight -= 1
@@ -48,11 +49,10 @@ class AdaptiveLimit:
     def taken(self) -> None:
         self.limit = min(float(self.ceiling), self.limit + 1.0 / self.limit)
 
-    def refused(self) -> None:
-        now = time.monotonic()
-        if now - self._last_cut < COOL_DOWN_SECONDS:
+    def refused(self, started: float) -> None:
+        if started < self._last_cut:
             return
-        self._last_cut = now
+        self._last_cut = time.monotonic()
         self.limit = max(float(self.floor), self.limit * DECREASE)
 
 
@@ -60,12 +60,12 @@ async def paced(limit: AdaptiveLimit, call: Callable[[], Awaitable[T]]) -> T:
     """One Twilio request under the limit, telling the limit how Twilio took it."""
     from shared.twilio.sender import TransientSendError
 
-    async with limit.slot():
+    async with limit.slot() as started:
         try:
             result = await call()
         except TransientSendError as exc:
             if exc.pushback:
-                limit.refused()
+                limit.refused(started)
             raise
     limit.taken()
     return result

@@ -383,3 +383,29 @@ def test_send_lease_that_outlives_a_twilio_call_is_accepted() -> None:
 
     assert settings.send_lease_seconds == 7.0
     assert settings.settle_seconds == 7.0
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        pytest.param({"TWILIO_RETRY_BUDGET_HOURS": "0"}, "TWILIO_RETRY_BUDGET_HOURS", id="budget"),
+        pytest.param(
+            {"TWILIO_RETRY_FIRST_SECONDS": "60", "TWILIO_RETRY_MAX_SECONDS": "10"},
+            "TWILIO_RETRY_MAX_SECONDS",
+            id="cap-below-first-step",
+        ),
+        pytest.param({"TWILIO_MAX_IN_FLIGHT": "2.5"}, "TWILIO_MAX_IN_FLIGHT", id="in-flight"),
+    ],
+)
+def test_a_bad_retry_setting_is_named(env: dict[str, str], name: str) -> None:
+    error = setting_error(**env)
+
+    assert isinstance(error, InvalidSettingError) and error.name == name
+
+
+def test_the_retry_budget_is_a_day_unless_set() -> None:
+    settings = load()
+
+    assert settings.twilio_retry_budget_hours == 24.0
+    assert (settings.twilio_retry_first_seconds, settings.twilio_retry_max_seconds) == (10, 600)
+    assert load(TWILIO_RETRY_BUDGET_HOURS="48").twilio_retry_budget_hours == 48.0

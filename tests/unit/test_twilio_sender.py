@@ -27,6 +27,7 @@ from shared.twilio.sender import (
     TransientSendError,
     TwilioSender,
     classify,
+    retry_after_seconds,
 )
 from tests.support.fake_twilio import FakeTwilio, reply, twilio_error
 
@@ -412,3 +413,47 @@ async def test_say_call_without_speech_fields_uses_the_configured_voice() -> Non
 
     say = ElementTree.fromstring(str(fake.requests[0].data["Twiml"]))[0]
     assert say.attrib == {"voice": "Google.ko-KR-Standard-A", "language": "ko-KR"}
+
+
+def test_a_full_sender_queue_21611_is_a_refusal_not_a_failure() -> None:
+    error = classify(rest_error(400, 21611))
+
+    assert isinstance(error, TransientSendError)
+    assert not error.ambiguous and error.code == 21611
+
+
+@pytest.mark.parametrize(("status", "pushback"), [(429, True), (503, True), (500, False)])
+def test_429_and_503_ask_the_instance_to_slow_down(status: int, pushback: bool) -> None:
+    error = classify(rest_error(status, 20000 + status))
+
+    assert isinstance(error, TransientSendError)
+    assert error.pushback is pushback
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("120", 120.0), ("Wed, 01 Jan 2030 12:02:00 GMT", 120.0), ("soon", None)],
+    ids=["delay-seconds", "http-date", "garbage"],
+)
+def test_retry_after_is_read_as_seconds_or_an_http_date(value: str, seconds: float | None) -> None:
+    assert retry_after_seconds(value, now=datetime(2030, 1, 1, 12, 0, tzinfo=UTC)) == seconds
+
+
+async def test_a_refusal_carries_twilios_retry_after() -> None:
+    refusal = twilio_error(429, 20429, "Too Many Requests")
+    refusal.headers = {"Retry-After": "30"}
+    sender = TwilioSender(settings(), http_client=FakeTwilio(refusal))
+
+    with pytest.raises(TransientSendError) as raised:
+        await sender.send(SMS)
+
+    assert raised.value.retry_after == 30.0
+
+
+async def test_a_refused_list_page_is_classified_like_any_refusal() -> None:
+    sender = TwilioSender(settings(), http_client=FakeTwilio(twilio_error(503, 20503)))
+
+    with pytest.raises(TransientSendError) as raised:
+        await sender.find_candidates(SMS, SINCE)
+
+    assert raised.value.ambiguous and raised.value.code == 20503
