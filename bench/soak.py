@@ -1,8 +1,16 @@
 """``make soak``: the delivery promise at scale, with and without ``PUBLIC_BASE_URL``.
 
-Thousands of messages through the whole local stack while the fault proxy fails 20% of
-Twilio creates and the host is SIGKILLed and restarted; prints what was accepted, lost, sent
-twice, left open and failed although sent, by what the simulator received.
+Three scenarios, each run with status callbacks and without (status checks only), the host
+SIGKILLed and restarted while messages flow; each prints what was accepted, lost, sent
+twice, left open, failed, and failed although sent, by what the simulator received:
+
+- ``faults``: thousands of messages while the fault proxy fails 20% of Twilio creates;
+- ``outage``: a paced feed with a Twilio outage in its middle (every request answered 503,
+  then a run with 429), for ``--outage-seconds``; not one record may end ``failed``, and the
+  report says how long after the outage every record was final;
+- ``limit``: Twilio's concurrency limit below the worker's sends in flight (429 / 20429
+  beyond ``--limit`` requests in flight, each taking ``--latency``); not one ``failed``, and
+  the requests Twilio took per second against what the limit allows.
 """
 
 from __future__ import annotations
@@ -10,12 +18,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from localdev.azurite import PROJECT_ROOT, Azurite
 from tests.support.soak import Soak, SoakConfig, SoakReport
 
 LOG_ROOT = PROJECT_ROOT / ".localdev"
+SCENARIOS = ("faults", "outage", "limit")
 
 
 async def _run(config: SoakConfig, storage: str, rounds: int) -> list[str]:
@@ -30,31 +41,80 @@ async def _run(config: SoakConfig, storage: str, rounds: int) -> list[str]:
     return [*total.lines(), f"logs              {LOG_ROOT}/soak-*"]
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
-    parser.add_argument("--messages", type=int, default=10_000, help="in all rounds together")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--kills", type=int, default=3, help="per round")
-    parser.add_argument("--fault-rate", type=float, default=0.2)
-    parser.add_argument("--only", choices=["callbacks", "checks"], default=None)
-    args = parser.parse_args(argv)
+def _runs(args: argparse.Namespace) -> Iterator[tuple[str, SoakConfig, int]]:
+    """(title, config, rounds) of every run the arguments ask for."""
     variants = [("with PUBLIC_BASE_URL (callbacks)", True), ("without (status checks)", False)]
     if args.only:
         variants = [variant for variant in variants if variant[1] == (args.only == "callbacks")]
-    with Azurite() as azurite:
+    for scenario in args.scenarios.split(","):
         for title, callbacks in variants:
-            config = SoakConfig(
-                messages=args.messages // args.rounds,
-                kills=args.kills,
-                fault_rate=args.fault_rate,
-                public_callbacks=callbacks,
-                patience_seconds=900.0,
-                producers=24,
+            base = SoakConfig(
+                kills=args.kills, public_callbacks=callbacks, patience_seconds=900.0, producers=24
             )
-            print(f"soak: {args.messages} messages in {args.rounds} rounds, {title}")
-            for line in asyncio.run(_run(config, azurite.connection_string, args.rounds)):
-                print(f"  {line}")
-            print()
+            if scenario == "faults":
+                config = replace(
+                    base, messages=args.messages // args.rounds, fault_rate=args.fault_rate
+                )
+                yield (
+                    f"{args.messages} messages in {args.rounds} rounds, {title}",
+                    config,
+                    args.rounds,
+                )
+            elif scenario == "outage":
+                # The outage sits mid-feed: a quarter of the feed before it, a quarter after.
+                feed_seconds = args.outage_seconds * 2
+                for status in (503, 429):
+                    config = replace(
+                        base,
+                        messages=int(feed_seconds * args.feed_rate),
+                        fault_rate=0.0,
+                        feed_rate=args.feed_rate,
+                        outage_status=status,
+                        outage_after=feed_seconds / 4,
+                        outage_seconds=args.outage_seconds,
+                        retry_max_seconds=args.retry_max_seconds,
+                        patience_seconds=900.0 + args.outage_seconds,
+                    )
+                    what = f"{args.outage_seconds:g} s outage ({status}) mid-feed"
+                    yield f"{what}, {config.messages} messages, {title}", config, 1
+            elif scenario == "limit":
+                config = replace(
+                    base,
+                    messages=args.limit_messages,
+                    fault_rate=0.0,
+                    concurrency_limit=args.limit,
+                    twilio_latency=args.latency,
+                )
+                what = f"concurrency limit {args.limit} at {args.latency * 1000:g} ms"
+                yield f"{what}, {config.messages} messages, {title}", config, 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated")
+    parser.add_argument("--messages", type=int, default=10_000, help="faults: in all rounds")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--kills", type=int, default=3, help="per round")
+    parser.add_argument("--fault-rate", type=float, default=0.2)
+    parser.add_argument("--outage-seconds", type=float, default=600.0)
+    parser.add_argument("--feed-rate", type=float, default=2.0, help="outage: messages/s")
+    parser.add_argument(
+        "--retry-max-seconds", type=float, default=60.0, help="outage: the backoff's cap"
+    )
+    parser.add_argument("--limit", type=int, default=6, help="Twilio requests in flight")
+    parser.add_argument("--latency", type=float, default=0.3, help="seconds per request")
+    parser.add_argument("--limit-messages", type=int, default=2000)
+    parser.add_argument("--only", choices=["callbacks", "checks"], default=None)
+    args = parser.parse_args(argv)
+    unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"--scenarios: {', '.join(sorted(unknown))} not among {', '.join(SCENARIOS)}")
+    with Azurite() as azurite:
+        for title, config, rounds in _runs(args):
+            print(f"soak: {title}", flush=True)
+            for line in asyncio.run(_run(config, azurite.connection_string, rounds)):
+                print(f"  {line}", flush=True)
+            print(flush=True)
 
 
 if __name__ == "__main__":
