@@ -46,6 +46,10 @@ param twilioFromNumber string = ''
 @description('Optional Messaging Service SID (MG...) used for SMS without a "from".')
 param twilioMessagingServiceSid string = ''
 
+@minValue(1)
+@description('Requests your Twilio account takes at once (its concurrency limit). Sets the instances cap and each instance\'s Twilio requests in flight.')
+param twilioConcurrency int = 100
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -135,6 +139,7 @@ module api 'app/api.bicep' = {
     twilioApiKeySid: twilioApiKeySid
     twilioFromNumber: twilioFromNumber
     twilioMessagingServiceSid: twilioMessagingServiceSid
+    twilioConcurrency: twilioConcurrency
     outboundQueueName: storage.outputs.outboundQueueName
     messageLogTableName: storage.outputs.messageLogTableName
     messageIndexTableName: storage.outputs.messageIndexTableName

@@ -12,7 +12,9 @@ param identityClientId string
 param runtimeName string
 param runtimeVersion string
 param instanceMemoryMB int = 2048
-param maximumInstanceCount int = 100
+@minValue(1)
+@description('Requests the Twilio account takes at once: the gateway keeps at most this many in flight.')
+param twilioConcurrency int = 100
 param outboundQueueName string
 param messageLogTableName string
 param messageIndexTableName string
@@ -23,6 +25,14 @@ param twilioApiKeySid string = ''
 param twilioApiKeySecretUri string = ''
 param twilioFromNumber string = ''
 param twilioMessagingServiceSid string = ''
+
+// Twilio's concurrency, shared out by the platform rather than by a lock: each instance keeps
+// at most the queue trigger's batchSize + newBatchThreshold (host.json: 8 + 16) requests in
+// flight, fewer when Twilio pushes back (shared/delivery/pacing.py), and the instance count is
+// capped so that all instances together stay within the account's limit.
+var sendsPerInstance = 24
+var twilioInFlightPerInstance = min(twilioConcurrency, sendsPerInstance)
+var maximumInstanceCount = max(1, twilioConcurrency / twilioInFlightPerInstance)
 
 resource stg 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -114,6 +124,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     TWILIO_FROM_NUMBER: twilioFromNumber
     TWILIO_MESSAGING_SERVICE_SID: twilioMessagingServiceSid
     TWILIO_TIMEOUT_SECONDS: '10'
+    TWILIO_MAX_IN_FLIGHT: string(twilioInFlightPerInstance)
+    TWILIO_RETRY_FIRST_SECONDS: '10'
+    TWILIO_RETRY_MAX_SECONDS: '600'
+    TWILIO_RETRY_BUDGET_HOURS: '24'
     TWILIO_VALIDATE_SIGNATURES: 'true'
     PUBLIC_BASE_URL: 'https://${functionApp.properties.defaultHostName}'
     TRUST_FORWARDED_HEADERS: 'false'

@@ -131,6 +131,7 @@ def test_provisioned_settings_load_as_the_app_reads_them() -> None:
         "TWILIO_FROM_NUMBER": "+15005550006",
         "TWILIO_MESSAGING_SERVICE_SID": "",
         "PUBLIC_BASE_URL": "https://func-api-abc.azurewebsites.net",
+        "TWILIO_MAX_IN_FLIGHT": "24",
     }
     parameters = set(parsed("app/api.bicep")["parameters"])
 
@@ -319,3 +320,50 @@ def test_every_string_in_the_templates_is_free_of_secrets() -> None:
             if isinstance(node, str):
                 assert not re.fullmatch(r"[0-9a-f]{32}", node), path
                 assert not re.search(r"[A-Za-z0-9+/]{60,}={0,2}", node), path
+
+
+def _evaluate(node: object, names: dict[str, int]) -> int:
+    """The few Bicep expressions the scale settings use: names, min, max, integer divide."""
+    if isinstance(node, int):
+        return node
+    if isinstance(node, str):
+        return names[node]
+    assert isinstance(node, dict)
+    if "function" in node:
+        function = node["function"]
+        args = [_evaluate(arg, names) for arg in function["parameters"].values()]
+        return {"min": min, "max": max}[function["type"]](args)
+    operator = node["operator"]
+    first, second = (_evaluate(arg, names) for arg in operator["operands"].values())
+    assert operator["type"] == "divide"
+    return first // second
+
+
+@pytest.mark.parametrize("concurrency", [1, 6, 24, 100, 1000])
+def test_twilios_concurrency_caps_the_instances_and_their_requests_in_flight(
+    concurrency: int,
+) -> None:
+    variables = parsed("app/api.bicep")["variables"]
+    names = {"twilioConcurrency": concurrency}
+    for name in ("sendsPerInstance", "twilioInFlightPerInstance", "maximumInstanceCount"):
+        names[name] = _evaluate(variables[name]["value"], names)
+    scale = resource("app/api.bicep", "functionApp")["properties"]["functionAppConfig"]
+    queues = json.loads((ROOT / "host.json").read_text())["extensions"]["queues"]
+
+    assert scale["scaleAndConcurrency"]["maximumInstanceCount"] == "maximumInstanceCount"
+    setting = app_settings()["TWILIO_MAX_IN_FLIGHT"]["function"]
+    assert setting == {
+        "type": "string",
+        "parameters": {"value_to_convert": "twilioInFlightPerInstance"},
+    }
+    assert names["sendsPerInstance"] == queues["batchSize"] + queues["newBatchThreshold"]
+    in_flight = names["maximumInstanceCount"] * names["twilioInFlightPerInstance"]
+    assert in_flight <= max(concurrency, 1)
+    assert names["maximumInstanceCount"] >= 1
+    assert in_flight > concurrency / 2
+
+
+def test_main_passes_twilios_concurrency_to_the_app() -> None:
+    api = parsed("main.bicep")["modules"]["api"]["config"]["params"]
+
+    assert api["twilioConcurrency"] == "twilioConcurrency"
