@@ -13,6 +13,7 @@ from shared.delivery.services import reset_services
 from shared.domain.outbound import parse_request
 from tests.integration.conftest import Gateway
 from tests.support.app import user_function
+from tests.support.fake_twilio import reply
 from tests.support.requests import api_get, api_post
 
 pytestmark = pytest.mark.integration
@@ -94,6 +95,24 @@ async def test_repeat_of_an_unsent_request_is_queued_again(gateway: Gateway) -> 
     await send(api_post("messages", SMS, headers))
 
     assert len(await gateway.queued_messages()) == 2
+
+
+async def test_repeat_of_a_request_twilio_has_accepted_is_not_queued_again(
+    gateway: Gateway,
+) -> None:
+    send = user_function("send_message")
+    headers = {"Idempotency-Key": "order-45"}
+    await send(api_post("messages", SMS, headers))
+    (message,) = await gateway.queued_messages()
+    gateway.twilio.script(reply(201, {"sid": "SM" + "4" * 32, "status": "accepted"}))
+    await user_function("outbound_worker")(message)
+    before = (await gateway.queue.get_queue_properties()).approximate_message_count
+
+    await send(api_post("messages", SMS, headers))
+
+    record = await gateway.services.log.get("order-45")
+    assert record is not None and record.status == "accepted" and record.twilio_sid
+    assert (await gateway.queue.get_queue_properties()).approximate_message_count == before
 
 
 async def test_same_key_with_another_payload_is_a_409(gateway: Gateway) -> None:
