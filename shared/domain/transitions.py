@@ -383,10 +383,11 @@ def status_unknown(message: str) -> Decider:
 
 
 def checked() -> Decider:
-    """The status check a send could not leave is on the queue now."""
+    """A record with a SID has its status check on the queue now: ``SENT``, so that a
+    redelivery starts no second chain."""
 
     def decide(record: LogRecord) -> Change | None:
-        if record.last_outcome != UNCHECKED:
+        if record.last_outcome == SENT or not record.twilio_sid:
             return None
         now = utcnow()
         event = LogEvent("checking", GATEWAY, at=now, note="status check left")

@@ -229,9 +229,11 @@ async def _plan_and_claim(
     plan = plan_send(record, utcnow(), lease)
     if plan is SendPlan.DONE:
         logs.info("send_skipped_already_done", id=request.id, status=record.status)
-        if record.twilio_sid and record.last_outcome == UNCHECKED:
-            # The invocation that recorded the SID could not leave its check: this one does,
-            # once (a redelivery of a record whose check is on the queue starts no chain).
+        if record.twilio_sid and record.last_outcome != SENT:
+            # The SID came without a check known to be on the queue (the check could not be
+            # queued, or the SID was adopted or folded from a callback by an invocation that
+            # died): this delivery leaves it, once. A record whose send left its check
+            # (``SENT``) starts no second chain on a redelivery.
             await status_checks.schedule_if_open(services, record, 1)
             await services.log.update(request.id, checked(), record)
         return None

@@ -107,6 +107,10 @@ def stack_processes(
         "TWILIO_TIMEOUT_SECONDS": "2",
         "SEND_LEASE_SECONDS": "7",
         "STATUS_CHECK_SECONDS": "1",
+        # A send Twilio keeps refusing waits 1-2 s between tries and gives up after ~11 s.
+        "TWILIO_RETRY_FIRST_SECONDS": "1",
+        "TWILIO_RETRY_MAX_SECONDS": "2",
+        "TWILIO_RETRY_BUDGET_HOURS": "0.003",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{host_port}",
         "SMS_AUTO_REPLY": "Thanks, we got your message.",
         "VOICE_GREETING": "Hello from the gateway.",

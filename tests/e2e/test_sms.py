@@ -94,17 +94,49 @@ async def test_created_then_500_is_reconciled_not_sent_twice(stack: RunningStack
     assert record["twilio_sid"] == sent[0]["sid"]
 
 
-async def test_message_failing_every_attempt_ends_failed_not_sent(stack: RunningStack) -> None:
+async def test_message_refused_past_the_retry_budget_ends_failed_not_sent(
+    stack: RunningStack,
+) -> None:
+    to = number()
+    await stack.sim("POST", "/_sim/faults", json={"rules": [{"kind": "429", "to": to}]})
+
+    record_id = await stack.send_sms(to)
+    record = await stack.final("sms", record_id, {"failed"})
+
+    assert "gave up after" in record["error_message"] and record["error_code"] == 20429
+    assert record["attempts"] >= 3
+    sent = await stack.sim("GET", "/_sim/messages")
+    assert [message for message in sent["messages"] if message["to"] == to] == []
+
+
+async def test_message_that_may_have_been_sent_past_the_budget_is_reconciled_then_failed(
+    stack: RunningStack,
+) -> None:
     to = number()
     await stack.sim("POST", "/_sim/faults", json={"rules": [{"kind": "503", "to": to}]})
 
     record_id = await stack.send_sms(to)
     record = await stack.final("sms", record_id, {"failed"})
 
-    assert "gave up after 3 attempts" in record["error_message"]
-    assert record["attempts"] == 3
+    assert "no trace of it at Twilio" in record["error_message"]
     sent = await stack.sim("GET", "/_sim/messages")
     assert [message for message in sent["messages"] if message["to"] == to] == []
+
+
+async def test_a_message_waiting_out_refusals_shows_when_it_tries_next(
+    stack: RunningStack,
+) -> None:
+    to = number()
+    await stack.sim("POST", "/_sim/faults", json={"rules": [{"kind": "429", "to": to, "count": 2}]})
+
+    record_id = await stack.send_sms(to)
+    waiting = await stack.eventually(
+        lambda: stack.record("sms", record_id), lambda body: "next_attempt_at" in body
+    )
+    record = await stack.final("sms", record_id, {"delivered"})
+
+    assert waiting["status"] == "sending" and waiting["error_code"] == 20429
+    assert record["attempts"] == 3 and "next_attempt_at" not in record
 
 
 async def test_inbound_sms_gets_the_configured_reply(stack: RunningStack) -> None:
