@@ -1,5 +1,6 @@
 """Outbound sends through the official ``twilio`` client, and the one place that classifies
-Twilio's failures as permanent (record and stop) or transient (raise so the host retries).
+Twilio's failures as permanent (record and stop) or transient (the worker waits, with
+backoff, and tries again; ``shared.delivery.retry_policy``).
 
 Only the queue worker imports this module, so webhooks never pay for ``twilio.rest``.
 The client's own retry option stays off: a retried POST after a 5xx can send twice.
