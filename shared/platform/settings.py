@@ -11,7 +11,6 @@ must not stop text messages from going out.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -26,6 +25,7 @@ from shared.platform.errors import (
     MisconfiguredError,
     MissingSettingError,
 )
+from shared.platform.json_text import InvalidJsonError, parse_json
 from shared.platform.storage_connection import StorageConnection, load_storage_connection
 
 # Whole string, ASCII digits: $ would accept a trailing newline and \d any script's digits.
@@ -191,9 +191,9 @@ def _menu(env: Mapping[str, str]) -> dict[str, MenuOption]:
     if raw is None:
         return {}
     try:
-        parsed = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidSettingError("VOICE_MENU", f"not JSON: {exc.msg}") from None
+        parsed = parse_json(raw)
+    except InvalidJsonError as exc:
+        raise InvalidSettingError("VOICE_MENU", str(exc)) from None
     if not isinstance(parsed, dict):
         raise InvalidSettingError("VOICE_MENU", 'expected an object like {"1": {"say": "..."}}')
     menu: dict[str, MenuOption] = {}
