@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import encode_basic_auth, web
 from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -26,6 +26,8 @@ class ReceivedRequest:
     params: dict[str, str]
     signature: str | None
     signature_valid: bool
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class WebhookReceiver(AiohttpServer):
         return self.received(path)
 
     async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.text()
         form = await request.post() if request.method == "POST" else {}
         params = {key: str(value) for key, value in form.items()}
         signature = request.headers.get("X-Twilio-Signature")
@@ -81,6 +84,8 @@ class WebhookReceiver(AiohttpServer):
             params=params if request.method == "POST" else dict(request.query),
             signature=signature,
             signature_valid=valid,
+            headers=dict(request.headers),
+            body=body,
         )
         async with self._arrived:
             self.requests.append(received)
