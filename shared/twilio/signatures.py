@@ -44,7 +44,8 @@ class UntrustedUrlError(ValueError):
 
 
 def _forwarded(req: func.HttpRequest, name: str) -> str:
-    return req.headers.get(name, "").split(",")[0].strip()
+    value: str = req.headers.get(name, "")
+    return value.split(",")[0].strip()
 
 
 def public_url(req: func.HttpRequest, settings: Settings) -> str:
