@@ -7,7 +7,7 @@ import mimetypes
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from twilio.request_validator import HMAC_SHA256
+from twilio.request_validator import HMAC_SHA1, HMAC_SHA256
 
 from localdev.twilio_sim.lifecycle import TERMINAL_CALL_STATUSES, call_params
 from localdev.twilio_sim.resources import API_VERSION, new_sid, num_segments, rfc2822
@@ -276,6 +276,8 @@ def _signing(data: dict[str, Any]) -> Signing | None:
     if not isinstance(spec, dict):
         raise InboundSpecError("'signing' must be an object with key_id, secret and algorithm")
     algorithm = str(spec.get("algorithm", HMAC_SHA256))
+    if algorithm not in (HMAC_SHA1, HMAC_SHA256):
+        raise InboundSpecError(f"'algorithm' must be {HMAC_SHA1} or {HMAC_SHA256}")
     return Signing.shared_key(_text(spec, "key_id"), _text(spec, "secret"), algorithm)
 
 
