@@ -321,3 +321,50 @@ async def test_a_callback_makes_its_record_the_owner_of_a_sid_the_worker_never_r
 
     another_instance = SidOwners(gateway.services.log._table)
     assert await another_instance.claim(SMS_SID, "someone-else") == record_id
+
+
+SIGNED_ROUTES = {
+    "twilio_status": "/api/twilio/status?id=abc",
+    "twilio_sms": "/api/twilio/sms",
+    "twilio_voice": "/api/twilio/voice",
+    "twilio_voice_menu": "/api/twilio/voice/menu",
+    "twilio_voicemail": "/api/twilio/voice/recorded",
+    "twiml_message": "/api/twiml/message",
+}
+
+
+@pytest.fixture
+async def behind_a_proxy(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> Gateway:
+    monkeypatch.delenv("PUBLIC_BASE_URL")
+    monkeypatch.setenv("TRUST_FORWARDED_HEADERS", "true")
+    await gateway.reload()
+    return gateway
+
+
+def forwarded(path: str, host: str, signed_for: str | None = None) -> func.HttpRequest:
+    params = {"CallSid": CALL_SID, "From": CALLER, "To": OUR_NUMBER, "Digits": "1"}
+    request = signed_form(f"{signed_for or 'https://' + host}{path}", params, AUTH_TOKEN)
+    headers = {**request.headers, "X-Forwarded-Proto": "https", "X-Forwarded-Host": host}
+    return func.HttpRequest(
+        "POST", f"http://internal:7071{path}", headers=headers, params=request.params,
+        body=request.get_body(),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("host", ["x:abc", "x:99999", "["])
+@pytest.mark.parametrize("name", list(SIGNED_ROUTES))
+async def test_bad_forwarded_host_is_403_naming_it_on_every_signed_route(
+    behind_a_proxy: Gateway, name: str, host: str
+) -> None:
+    response = await call(name, forwarded(SIGNED_ROUTES[name], host, "https://gw.example"))
+
+    assert response.status_code == 403
+    assert response.get_body().decode().startswith(("X-Forwarded-Host", "the host"))
+
+
+async def test_forwarded_host_the_request_was_signed_for_is_trusted(
+    behind_a_proxy: Gateway,
+) -> None:
+    response = await call("twilio_sms", forwarded("/api/twilio/sms", "gw.example:8443"))
+
+    assert response.status_code == 200
