@@ -167,6 +167,7 @@ async def test_continuation_of_a_real_page_is_taken(stack: RunningStack) -> None
 
     assert status == 200, second
     assert len(second["items"]) == 1 and second["items"][0]["id"] != first["items"][0]["id"]
+    assert "since=" in first["next"] and "until=" in first["next"]
 
 
 async def test_largest_valid_request_is_accepted_not_refused_by_storage(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from xml.etree import ElementTree
 
 import azure.functions as func
@@ -368,3 +369,30 @@ async def test_forwarded_host_the_request_was_signed_for_is_trusted(
     response = await call("twilio_sms", forwarded("/api/twilio/sms", "gw.example:8443"))
 
     assert response.status_code == 200
+
+
+async def test_an_identical_callback_again_is_logged_as_a_repeat_and_adds_no_row(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    record_id = await sent_sms(gateway)
+    await call("twilio_status", status_callback(record_id, "delivered"))
+    before = await gateway.services.log.history(record_id)
+    caplog.set_level(logging.INFO, logger="gateway")
+
+    response = await call("twilio_status", status_callback(record_id, "delivered"))
+
+    assert response.status_code == 200
+    assert await gateway.services.log.history(record_id) == before
+    assert any("status_callback_repeated" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_callback_row_keeps_a_bounded_part_of_what_was_sent(gateway: Gateway) -> None:
+    record_id = await sent_sms(gateway)
+
+    await call(
+        "twilio_status",
+        status_callback(record_id, "undelivered", ErrorCode="30003", ErrorMessage="x" * 5000),
+    )
+
+    (event,) = [e for e in await gateway.services.log.history(record_id) if e.error_code]
+    assert (event.error_code, len(event.error_message or "")) == (30003, 500)
