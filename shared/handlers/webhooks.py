@@ -108,16 +108,21 @@ async def _own_sid(services: Services, sid: str, record_id: str) -> None:
 async def _log_inbound(services: Services, entry: tuple[LogRecord, LogEvent]) -> bool:
     """True when this webhook logged the record first (a redirect posts the call again).
 
-    The index row follows the record, never goes with it: its key holds the time of this
-    webhook, so a repeat (Twilio's retry, a menu's redirect) would list the record again.
+    The record and its index row are independent writes and go out together; an index row
+    whose record could not be written is skipped by the lists. The row's key holds this
+    webhook's time, so a repeat (Twilio's retry, a menu's redirect) takes its row back: one
+    more request for a repeat, none for the first webhook.
     """
     record, event = entry
-    try:
-        created = await services.log.create(record, event)
-    except RecordExistsError:
+    created, _ = await asyncio.gather(
+        services.log.create(record, event), services.index.add(record), return_exceptions=True
+    )
+    if isinstance(created, RecordExistsError):
         logs.info("inbound_repeated", id=record.id)
+        await services.index.remove(record)
         return False
-    await services.index.add(created)
+    if isinstance(created, BaseException):
+        raise created
     return True
 
 

@@ -154,6 +154,15 @@ class MessageIndex:
         """
         await self._batch.add(index_entity(record))
 
+    async def remove(self, record: LogRecord) -> None:
+        """Takes back the row ``add`` wrote for this very record object (same creation time):
+        for a repeat whose record was already there, so that it is not listed twice."""
+        row = index_entity(record)
+        try:
+            await self._table.delete_entity(row["PartitionKey"], row["RowKey"])
+        except AzureError as exc:
+            logs.error("index_row_not_removed", id=record.id, error=type(exc).__name__)
+
     async def _insert(self, rows: list[dict[str, Any]]) -> None:
         partitions: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
