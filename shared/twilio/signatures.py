@@ -56,7 +56,7 @@ def public_url(req: func.HttpRequest, settings: Settings) -> str:
         return str(urlunsplit((base.scheme, base.netloc, path, seen.query, "")))
     scheme, host = seen.scheme, seen.netloc
     if settings.trust_forwarded_headers:
-        proto = _forwarded(req, "x-forwarded-proto")
+        proto = _forwarded(req, "x-forwarded-proto").lower()
         forwarded_host = _forwarded(req, "x-forwarded-host")
         if proto and proto not in _PROTOS:
             raise UntrustedUrlError(f"X-Forwarded-Proto {shown(proto)} is not http or https")
