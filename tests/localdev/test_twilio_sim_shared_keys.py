@@ -7,12 +7,13 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 
-from localdev.twilio_sim import SimConfig
+from localdev.twilio_sim import SimConfig, SimulatorServer
 from localdev.twilio_sim.config import ConfigError
 from localdev.twilio_sim.testing import WebhookReceiver
 
@@ -24,6 +25,13 @@ SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
 @pytest.fixture
 def sim_config() -> SimConfig:
     return SimConfig(callback_delay=0.01, webhook_key_id=KEY_ID, webhook_key_secret=SECRET)
+
+
+@pytest.fixture
+async def app(sim: SimulatorServer) -> AsyncIterator[WebhookReceiver]:
+    keys = {KEY_ID: SECRET, "other": "other-secret"}
+    async with WebhookReceiver(sim.state.config.auth_token, shared_keys=keys) as receiver:
+        yield receiver
 
 
 def hmac_sha256(secret: str, url: str, params: dict[str, str]) -> str:
@@ -46,6 +54,7 @@ async def test_configured_shared_key_signs_every_webhook(
 
     assert request.headers[SETTINGS_HEADER] == f"key={KEY_ID},algorithm=HMAC_SHA256"
     assert request.signature == hmac_sha256(SECRET, request.url, request.params)
+    assert request.signature_valid
 
 
 async def test_generic_webhook_signs_a_json_body_by_its_hash_with_the_given_key(
@@ -62,6 +71,7 @@ async def test_generic_webhook_signs_a_json_body_by_its_hash_with_the_given_key(
     assert request.url.endswith(f"&bodySHA256={hashlib.sha256(request.body.encode()).hexdigest()}")
     assert request.headers[SETTINGS_HEADER] == "key=other,algorithm=HMAC_SHA256"
     assert request.signature == hmac_sha256("other-secret", request.url, {})
+    assert request.signature_valid
 
 
 def test_key_id_without_its_secret_is_a_config_error() -> None:
