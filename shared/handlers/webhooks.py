@@ -25,10 +25,15 @@ from shared.platform import logs
 from shared.platform.errors import MisconfiguredError
 from shared.platform.http import FormParams, forbidden, form_params, misconfigured, twiml_response
 from shared.platform.settings import Group, get_settings
-from shared.storage.message_log import RecordExistsError
+from shared.storage.message_log import RecordExistsError, callback_key
 from shared.storage.opt_outs import keyword_of
 from shared.twilio import twiml
 from shared.twilio.signatures import refusal
+
+# What one callback row may hold of Twilio's values: a row stays small whatever was sent.
+MAX_STATUS_CHARS = 40
+MAX_SID_CHARS = 64
+MAX_ERROR_MESSAGE_CHARS = 500
 
 Handler = Callable[[func.HttpRequest, FormParams], Awaitable[func.HttpResponse]]
 
@@ -76,45 +81,45 @@ async def _status_callback(req: func.HttpRequest, params: FormParams) -> func.Ht
     if not is_twilio_status(status):
         logs.warning("status_callback_unknown_status", id=record_id, status=status)
     event = LogEvent(
-        status,
+        status[:MAX_STATUS_CHARS],
         TWILIO,
-        twilio_sid=sid or None,
+        twilio_sid=sid[:MAX_SID_CHARS] or None,
         error_code=_int(params.first("ErrorCode")),
-        error_message=params.first("ErrorMessage") or None,
+        error_message=params.first("ErrorMessage")[:MAX_ERROR_MESSAGE_CHARS] or None,
     )
     services = await get_services()
+    key = callback_key(params)
     if sid and not only_inbound:
-        await _add_owned_callback(services, record_id, sid, event)
+        created = await _add_owned_callback(services, record_id, sid, event, key)
     else:
-        await services.log.add_callback(record_id, event, only_inbound)
-    logs.info("status_callback", id=record_id, status=status)
+        created = await services.log.add_callback(record_id, event, only_inbound, key)
+    logs.info(
+        "status_callback" if created else "status_callback_repeated", id=record_id, status=status
+    )
     return twiml_response(twiml.empty_messaging())
 
 
 async def _add_owned_callback(
-    services: Services, record_id: str, sid: str, event: LogEvent
-) -> None:
+    services: Services, record_id: str, sid: str, event: LogEvent, key: str
+) -> bool:
     """The owner row decides which record shows a SID: a callback for a SID that another
-    record owns (its reconciliation adopted it) is history here, never folded in. The owner
-    is known in this instance for most sends, so the usual cost is the one insert; else the
-    owner row is read (or written) first."""
-    known = services.sids.known(sid)
-    if known == record_id:
-        await services.log.add_callback(record_id, event, False)
-        return
-    owner = known or await services.sids.ensure(sid, record_id)
+    record owns (its reconciliation adopted it) is history here, never folded in (its row
+    folds into inbound records only). The owner is known in this instance for most sends,
+    so the usual cost is the one insert; else the owner row is read (or written) first."""
+    owner = services.sids.known(sid) or await services.sids.ensure(sid, record_id)
     if owner == record_id:
-        await services.log.add_callback(record_id, event, False)
-        return
+        return await services.log.add_callback(record_id, event, False, key)
     logs.error("sid_claimed_by_another_record", id=record_id, sid=sid, owner=owner)
-    await services.log.add_event(record_id, event)
+    return await services.log.add_callback(record_id, event, True, key)
 
 
 async def _log_inbound(services: Services, entry: tuple[LogRecord, LogEvent]) -> bool:
     """True when this webhook logged the record first (a redirect posts the call again).
 
     The record and its index row are independent writes and go out together; an index row
-    whose record could not be written is skipped by the lists.
+    whose record could not be written is skipped by the lists. The row's key holds this
+    webhook's time, so a repeat (Twilio's retry, a menu's redirect) takes its row back: one
+    more request for a repeat, none for the first webhook.
     """
     record, event = entry
     created, _ = await asyncio.gather(
@@ -122,6 +127,7 @@ async def _log_inbound(services: Services, entry: tuple[LogRecord, LogEvent]) ->
     )
     if isinstance(created, RecordExistsError):
         logs.info("inbound_repeated", id=record.id)
+        await services.index.remove(record)
         return False
     if isinstance(created, BaseException):
         raise created

@@ -290,7 +290,7 @@ async def test_a_record_failed_for_no_trace_gets_one_more_check_for_late_news(
     await run_worker(trigger_message("c", check("late-1", request={**SMS, "id": "late-1"})))
     assert await status_of(gateway, "late-1") == "failed"
     callback = LogEvent("sent", "twilio", twilio_sid=SID)
-    await gateway.services.log.add_callback("late-1", callback, False)
+    await gateway.services.log.add_callback("late-1", callback, False, "late-callback")
     gateway.twilio.script(reply(200, {"sid": SID, "status": "delivered"}))
 
     await run_worker(trigger_message("c", check("late-1", 2)))
