@@ -63,7 +63,7 @@ def _runs(args: argparse.Namespace) -> Iterator[tuple[str, SoakConfig, int]]:
             elif scenario == "outage":
                 # The outage sits mid-feed: a quarter of the feed before it, a quarter after.
                 feed_seconds = args.outage_seconds * 2
-                for status in (503, 429):
+                for status in (int(answer) for answer in args.outage_answers.split(",")):
                     config = replace(
                         base,
                         messages=int(feed_seconds * args.feed_rate),
@@ -97,6 +97,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kills", type=int, default=3, help="per round")
     parser.add_argument("--fault-rate", type=float, default=0.2)
     parser.add_argument("--outage-seconds", type=float, default=600.0)
+    parser.add_argument(
+        "--outage-answers", default="503,429", help="outage: one run per status, e.g. 503"
+    )
     parser.add_argument("--feed-rate", type=float, default=2.0, help="outage: messages/s")
     parser.add_argument(
         "--retry-max-seconds", type=float, default=60.0, help="outage: the backoff's cap"

@@ -263,9 +263,17 @@ class Soak:
         self.report.limit_allows = self.config.concurrency_limit / self.config.twilio_latency
 
     async def _kill_now_and_then(self, stack: Stack) -> None:
+        """Kills come a few seconds apart, or, with a paced feed, spread over all of it (so
+        that an outage in its middle sees some)."""
         rng = random.Random(self.config.seed + 1)
-        for _ in range(self.config.kills):
-            await asyncio.sleep(rng.uniform(1.0, max(3.0, self.config.messages / 200)))
+        kills = self.config.kills
+        pauses = [rng.uniform(1.0, max(3.0, self.config.messages / 200)) for _ in range(kills)]
+        if self.config.feed_rate:
+            span = self.config.messages / self.config.feed_rate
+            moments = sorted(rng.uniform(1.0, span) for _ in range(kills))
+            pauses = [b - a for a, b in zip([0.0, *moments], moments, strict=False)]
+        for pause in pauses:
+            await asyncio.sleep(pause)
             await asyncio.to_thread(stack.kill_host)
             self.report.kills += 1
             await asyncio.sleep(0.5)
