@@ -4,7 +4,9 @@ Send API (function key):      POST /api/messages, POST /api/calls,
                               GET /api/messages/{id}, GET /api/calls/{id},
                               GET /api/openapi.json (the API's OpenAPI 3.1 document)
 Lists (function key):         GET /api/messages, GET /api/calls (filters, newest first, paged)
+Erasure (function key):       DELETE /api/numbers/{number}
 Queue worker:                 %OUTBOUND_QUEUE% -> Twilio REST
+Retention (timer, hourly):    purge past RETENTION_DAYS, owed Twilio deletions
 Twilio webhooks (signed):     /api/twilio/status, /api/twilio/sms, /api/twilio/voice,
                               /api/twilio/voice/menu, /api/twilio/voice/recorded,
                               /api/twiml/message
@@ -78,6 +80,20 @@ async def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
     from shared.handlers import api_reference
 
     return api_reference.openapi_document()
+
+
+@app.route(route="numbers/{number}", methods=["DELETE"])
+async def erase_number(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.handlers import numbers_api
+
+    return await numbers_api.erase(req)
+
+
+@app.timer_trigger(schedule="0 7 * * * *", arg_name="timer", use_monitor=False)
+async def retention_purge(timer: func.TimerRequest) -> None:
+    from shared.handlers import retention_timer
+
+    await retention_timer.run(timer)
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%OUTBOUND_QUEUE%", connection="AzureWebJobsStorage")

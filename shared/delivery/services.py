@@ -15,12 +15,14 @@ from azure.core.exceptions import ResourceExistsError
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.queue.aio import QueueClient
 
+from shared.domain.number_keys import number_key
 from shared.domain.transitions import fold_callback
 from shared.platform.group_commit import GroupCommit
 from shared.platform.settings import Settings, get_settings
 from shared.storage.message_index import MessageIndex
 from shared.storage.message_log import MessageLog
 from shared.storage.opt_outs import OptOutRegistry
+from shared.storage.retention_store import RetentionStore
 from shared.storage.sid_owners import SidOwners
 
 if TYPE_CHECKING:
@@ -41,6 +43,14 @@ class Services:
     credential: AsyncTokenCredential | None = None
     check_batches: dict[int, GroupCommit[str]] = field(default_factory=dict)
     _sender: TwilioSender | None = field(default=None, init=False)
+    _retention: RetentionStore | None = field(default=None, init=False)
+
+    async def retention(self) -> RetentionStore:
+        """Only the purge and the erasure use this table: created on their first use."""
+        if self._retention is None:
+            table = await self.tables.create_table_if_not_exists(self.settings.retention_table)
+            self._retention = RetentionStore(table)
+        return self._retention
 
     def sender(self) -> TwilioSender:
         if self._sender is None:
@@ -84,14 +94,18 @@ async def _create(settings: Settings) -> Services:
         if credential is not None:
             await credential.close()
         raise
+
+    def key_of(number: str) -> str:
+        return number_key(settings.number_hash_key, number)
+
     return Services(
         settings,
         tables,
         queue,
         MessageLog(log_table, fold_callback),
-        OptOutRegistry(opt_out_table),
+        OptOutRegistry(opt_out_table, key_of),
         SidOwners(log_table),
-        MessageIndex(index_table),
+        MessageIndex(index_table, key_of),
         credential,
     )
 

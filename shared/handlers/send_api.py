@@ -83,8 +83,21 @@ def _check_sender(request: OutboundRequest, services: Services) -> None:
     )
 
 
+def _erased(record_id: str, status: int) -> HttpError:
+    return HttpError(
+        status,
+        "erased",
+        f"the record of id {record_id!r} was erased at the person's request; "
+        "it is not sent again and its data is gone",
+        "id",
+    )
+
+
 async def _repeat(services: Services, request: OutboundRequest) -> func.HttpResponse:
     existing = await services.log.get(request.id)
+    if existing is None and await services.log.is_erased(request.id):
+        logs.info("send_repeated_after_erasure", id=request.id, kind=request.kind)
+        raise _erased(request.id, 409)
     if existing is None or existing.kind != request.kind:
         raise HttpError(409, "id_conflict", f"id {request.id!r} is in use", "id")
     if existing.request_hash != request.fingerprint():
@@ -218,6 +231,8 @@ async def read_status(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
     try:
         services = await get_services()
         found = await services.log.read(record_id)
+        if found is None and await services.log.is_erased(record_id):
+            return _erased(record_id, 404).response()
         if found is None or not _readable_as(found[0], kind):
             return not_found.response()
         record, history = found

@@ -12,10 +12,14 @@ is an event row marked to be folded, inserted without a read. Every read of the 
 folds those rows into the summary with the same forward-only rule the writers use, so a
 reader never sees a status older than the newest callback, and the next guarded write of the
 summary stores the folded status.
+
+An erased record leaves a tombstone: a summary row that says ``erased`` and holds nothing else
+of it, so that its id still refuses a second send. Every read sees a tombstone as no record.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -28,7 +32,7 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from shared.domain.records import (
@@ -38,8 +42,10 @@ from shared.domain.records import (
     LogRecord,
     event_from_fields,
     events_of,
+    utcnow,
     with_event,
 )
+from shared.storage.table_rows import delete_rows
 
 EVENT_PREFIX = "event-"
 MAX_WRITE_ATTEMPTS = 8
@@ -49,6 +55,8 @@ NO_ECHO = "return-no-content"
 FOLD_PROPERTY = "fold"
 FOLD_ANY = "any"
 FOLD_INBOUND = "inbound"
+# On a summary row: the record was erased; the row is its tombstone.
+ERASED_PROPERTY = "erased"
 
 
 class RecordExistsError(Exception):
@@ -80,6 +88,8 @@ def from_rows(
     to_fold: list[tuple[LogEvent, bool]] = []
     for entity in entities:
         if entity["RowKey"] == SUMMARY:
+            if is_tombstone(entity):
+                return None
             record = LogRecord.from_entity(entity)
         elif str(entity["RowKey"]).startswith(EVENT_PREFIX):
             event = event_from_fields(entity)
@@ -91,6 +101,34 @@ def from_rows(
     for event, inbound_only in to_fold:
         record = fold(record, event, inbound_only)
     return record, rows
+
+
+def is_tombstone(entity: Mapping[str, Any]) -> bool:
+    return entity.get("RowKey") == SUMMARY and entity.get(ERASED_PROPERTY) is True
+
+
+def tombstone_entity(record_id: str, kind: str, direction: str) -> dict[str, Any]:
+    return {
+        "PartitionKey": record_id,
+        "RowKey": SUMMARY,
+        ERASED_PROPERTY: True,
+        "kind": kind,
+        "direction": direction,
+        "erased_at": utcnow(),
+    }
+
+
+def sids_in(entities: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Every Twilio SID a record's rows name: on the summary, in its history, on event rows."""
+    found: set[str] = set()
+    for entity in entities:
+        if entity.get("twilio_sid"):
+            found.add(str(entity["twilio_sid"]))
+        if entity.get("RowKey") == SUMMARY and isinstance(entity.get("history"), str):
+            for event in json.loads(entity["history"]):
+                if isinstance(event, dict) and event.get("twilio_sid"):
+                    found.add(str(event["twilio_sid"]))
+    return found
 
 
 class MessageLog:
@@ -134,6 +172,31 @@ class MessageLog:
     async def _load(self, record_id: str) -> tuple[LogRecord, list[LogEvent]] | None:
         entities = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": record_id})
         return from_rows([entity async for entity in entities], self._fold)
+
+    async def rows(self, record_id: str) -> list[TableEntity]:
+        """Every row of the record's partition as stored: for the purge and the erasure."""
+        entities = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": record_id})
+        return [entity async for entity in entities]
+
+    def record_of(self, entities: Sequence[Mapping[str, Any]]) -> LogRecord | None:
+        found = from_rows(entities, self._fold)
+        return found[0] if found else None
+
+    async def is_erased(self, record_id: str) -> bool:
+        try:
+            entity = await self._table.get_entity(record_id, SUMMARY)
+        except ResourceNotFoundError:
+            return False
+        return is_tombstone(entity)
+
+    async def bury(self, record_id: str, kind: str, direction: str) -> None:
+        """Replaces the summary with a tombstone, whatever it was: a writer holding the old
+        ETag then fails its write and reads the record as gone."""
+        tombstone = tombstone_entity(record_id, kind, direction)
+        await self._table.upsert_entity(tombstone, mode=UpdateMode.REPLACE)
+
+    async def delete_rows(self, record_id: str, row_keys: list[str]) -> None:
+        await delete_rows(self._table, record_id, row_keys)
 
     async def history(self, record_id: str) -> list[LogEvent]:
         found = await self.read(record_id)

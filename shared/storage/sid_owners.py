@@ -14,6 +14,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.data.tables.aio import TableClient
 
 from shared.storage.message_log import NO_ECHO
+from shared.storage.table_rows import delete_rows
 
 # Never a record id: ids are [A-Za-z0-9_-]; Twilio SIDs are letters and hex digits.
 PARTITION_PREFIX = "sid:"
@@ -62,6 +63,14 @@ class SidOwners:
             existing = await self._table.get_entity(PARTITION_PREFIX + sid, ROW)
             return self._remember(sid, str(existing["record_id"]))
         return self._remember(sid, record_id)
+
+    async def release(self, sids: set[str]) -> None:
+        """Deletes the owner rows of a purged or erased record (gone already: no error)."""
+        for sid in sids:
+            self._known.pop(sid, None)
+        await asyncio.gather(
+            *(delete_rows(self._table, PARTITION_PREFIX + sid, [ROW]) for sid in sids)
+        )
 
     def _remember(self, sid: str, owner: str) -> str:
         self._known[sid] = owner

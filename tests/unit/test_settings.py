@@ -107,6 +107,7 @@ def test_unsigned_webhooks_against_a_local_simulator_are_not_warned_about() -> N
         TWILIO_VALIDATE_SIGNATURES="false",
         TWILIO_API_BASE_URL="http://127.0.0.1:4010",
         PUBLIC_BASE_URL="http://127.0.0.1:7071",
+        NUMBER_HASH_KEY="k" * 32,
     )
 
     assert settings.warnings() == []
