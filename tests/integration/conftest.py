@@ -54,6 +54,8 @@ def fresh_gateway_settings() -> dict[str, str]:
         "MESSAGE_LOG_TABLE": f"MessageLog{suffix}",
         "MESSAGE_INDEX_TABLE": f"MessageIndex{suffix}",
         "OPT_OUT_TABLE": f"OptOuts{suffix}",
+        "RETENTION_TABLE": f"Retention{suffix}",
+        "NUMBER_HASH_KEY": secrets.token_hex(32),
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": FROM_NUMBER,

@@ -1,0 +1,143 @@
+"""The retention purge against Azurite: through the index, complete, repeatable, counted."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from shared.delivery.retention import purge
+from shared.domain.records import utcnow
+from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, Gateway
+from tests.support.personal_data import (
+    OTHER_PERSON,
+    PERSON,
+    every_row,
+    logged_at,
+    rows_mentioning,
+    sent_and_delivered,
+    texted,
+)
+from tests.support.spies import first_arguments
+
+pytestmark = pytest.mark.integration
+
+# Purging as if a month and a bit had passed: today's records are past 30 days.
+LATER = timedelta(days=31)
+
+
+async def todays_traffic(gateway: Gateway) -> list[str]:
+    ids = []
+    for _ in range(2):
+        record_id, _ = await sent_and_delivered(
+            gateway.services, gateway.twilio, PUBLIC_BASE_URL, AUTH_TOKEN
+        )
+        ids.append(record_id)
+    ids.append(await texted(PUBLIC_BASE_URL, AUTH_TOKEN, "hello back"))
+    return ids
+
+
+async def test_a_purge_leaves_nothing_of_the_purged_days_in_any_table(gateway: Gateway) -> None:
+    ids = await todays_traffic(gateway)
+    sids = [row["PartitionKey"] for row in (await every_row(gateway.services))[
+        gateway.services.settings.message_log_table] if row["PartitionKey"].startswith("sid:")]  # fmt: skip
+
+    await purge(gateway.services, utcnow() + LATER)
+
+    rows = await every_row(gateway.services)
+    assert sids and rows_mentioning(rows, PERSON[1:], *ids, *sids) == []
+    assert rows[gateway.services.settings.message_log_table] == []
+    assert rows[gateway.services.settings.message_index_table] == []
+
+
+async def test_younger_records_are_left_intact(gateway: Gateway) -> None:
+    await todays_traffic(gateway)
+    await logged_at(gateway.services, "young", utcnow() + timedelta(days=2), to=OTHER_PERSON)
+    before = await gateway.services.log.read("young")
+
+    await purge(gateway.services, utcnow() + LATER)
+
+    assert await gateway.services.log.read("young") == before is not None
+    rows = await every_row(gateway.services)
+    assert len(rows_mentioning(rows, "young")) == 4  # summary, time row, two number rows
+
+
+async def test_the_counts_of_a_purged_day_are_kept_without_personal_data(gateway: Gateway) -> None:
+    await todays_traffic(gateway)
+    today = utcnow().date()
+
+    report = await purge(gateway.services, utcnow() + LATER)
+
+    store = await gateway.services.retention()
+    (stats,) = await store.stats("sms", today, today)
+    assert stats.counts == {("outbound", "delivered", None): 2, ("inbound", "received", None): 1}
+    assert (report.records, report.stats_kept) == (3, 1)
+    assert rows_mentioning(await every_row(gateway.services), PERSON[1:]) == []
+
+
+async def test_a_purge_finds_its_days_through_the_index_never_reading_the_whole_log(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await todays_traffic(gateway)
+    log_queries = first_arguments(gateway.services.log._table, "query_entities", monkeypatch)
+    listed = first_arguments(gateway.services.log._table, "list_entities", monkeypatch)
+
+    await purge(gateway.services, utcnow() + LATER)
+
+    assert listed == [] and set(log_queries) == {"PartitionKey eq @pk"}
+
+
+async def test_a_purge_killed_half_way_finishes_when_run_again(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await todays_traffic(gateway)
+    today = utcnow().date()
+    deletes = 0
+    original = gateway.services.log.delete_rows
+
+    async def dies_after_one(record_id: str, row_keys: list[str]) -> None:
+        nonlocal deletes
+        deletes += 1
+        if deletes > 1:
+            raise ConnectionError("the host was stopped")
+        await original(record_id, row_keys)
+
+    monkeypatch.setattr(gateway.services.log, "delete_rows", dies_after_one)
+    with pytest.raises(ConnectionError):
+        await purge(gateway.services, utcnow() + LATER)
+    monkeypatch.setattr(gateway.services.log, "delete_rows", original)
+
+    await purge(gateway.services, utcnow() + LATER)
+
+    rows = await every_row(gateway.services)
+    assert rows[gateway.services.settings.message_log_table] == []
+    assert rows[gateway.services.settings.message_index_table] == []
+    (stats,) = await (await gateway.services.retention()).stats("sms", today, today)
+    assert sum(stats.counts.values()) == 3
+
+
+async def test_two_purges_at_once_do_no_harm(gateway: Gateway) -> None:
+    await todays_traffic(gateway)
+    today = utcnow().date()
+
+    await asyncio.gather(*(purge(gateway.services, utcnow() + LATER) for _ in range(2)))
+
+    rows = await every_row(gateway.services)
+    assert rows[gateway.services.settings.message_log_table] == []
+    assert rows[gateway.services.settings.message_index_table] == []
+    (stats,) = await (await gateway.services.retention()).stats("sms", today, today)
+    assert sum(stats.counts.values()) == 3
+
+
+async def test_with_twilio_deletion_on_purge_the_purged_resources_are_owed_to_twilio(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWILIO_DELETE_ON_PURGE", "true")
+    await gateway.reload()
+    _, sid = await sent_and_delivered(gateway.services, gateway.twilio, PUBLIC_BASE_URL, AUTH_TOKEN)
+
+    report = await purge(gateway.services, utcnow() + LATER)
+
+    owed = await (await gateway.services.retention()).owed_deletions(10)
+    assert report.twilio_owed == 1 and [(o.resource, o.sid) for o in owed] == [("sms", sid)]
