@@ -40,8 +40,8 @@ async def todays_traffic(gateway: Gateway) -> list[str]:
 
 async def test_a_purge_leaves_nothing_of_the_purged_days_in_any_table(gateway: Gateway) -> None:
     ids = await todays_traffic(gateway)
-    sids = [row["PartitionKey"] for row in (await every_row(gateway.services))[
-        gateway.services.settings.message_log_table] if row["PartitionKey"].startswith("sid:")]  # fmt: skip
+    log_rows = (await every_row(gateway.services))[gateway.services.settings.message_log_table]
+    sids = [row["PartitionKey"] for row in log_rows if row["PartitionKey"].startswith("sid:")]
 
     await purge(gateway.services, utcnow() + LATER)
 
