@@ -14,7 +14,7 @@ import pytest
 from localdev.host import LocalHost
 from localdev.host.timers import InvalidScheduleError, Schedule
 
-APP = '''
+APP = """
 import json, os
 import azure.functions as func
 
@@ -39,7 +39,7 @@ def yearly(timer: func.TimerRequest) -> None:
 @app.timer_trigger(schedule="every day at noon", arg_name="timer")
 def unparseable(timer: func.TimerRequest) -> None:
     _record("unparseable", timer)
-'''
+"""
 MASTER_KEY = "test-master-key"
 
 
