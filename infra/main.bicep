@@ -40,6 +40,10 @@ param twilioApiKeySid string = ''
 @description('Secret of the Twilio API key. Stored in Key Vault.')
 param twilioApiKeySecret string = ''
 
+@secure()
+@description('Key of the keyed hash (HMAC) that stands for phone numbers in opt-outs and the index: 32+ random characters, set once. Stored in Key Vault.')
+param numberHashKey string
+
 @description('Default sender: a Twilio number in E.164, e.g. +15005550006.')
 param twilioFromNumber string = ''
 
@@ -99,6 +103,7 @@ module keyVault 'app/keyvault.bicep' = {
     tags: tags
     twilioAuthToken: twilioAuthToken
     twilioApiKeySecret: twilioApiKeySecret
+    numberHashKey: numberHashKey
   }
 }
 
@@ -139,6 +144,8 @@ module api 'app/api.bicep' = {
     messageLogTableName: storage.outputs.messageLogTableName
     messageIndexTableName: storage.outputs.messageIndexTableName
     optOutTableName: storage.outputs.optOutTableName
+    retentionTableName: storage.outputs.retentionTableName
+    numberHashKeySecretUri: keyVault.outputs.numberHashKeySecretUri
   }
   // The identity needs its roles before the app starts: Key Vault references and storage.
   dependsOn: [

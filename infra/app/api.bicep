@@ -17,6 +17,10 @@ param outboundQueueName string
 param messageLogTableName string
 param messageIndexTableName string
 param optOutTableName string
+param retentionTableName string
+param numberHashKeySecretUri string
+@description('Days a record is kept before the retention purge deletes it (its day\'s counts stay).')
+param retentionDays int = 30
 param twilioAccountSid string
 param twilioAuthTokenSecretUri string
 param twilioApiKeySid string = ''
@@ -106,6 +110,11 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     MESSAGE_LOG_TABLE: messageLogTableName
     MESSAGE_INDEX_TABLE: messageIndexTableName
     OPT_OUT_TABLE: optOutTableName
+    RETENTION_TABLE: retentionTableName
+    RETENTION_DAYS: string(retentionDays)
+    NUMBER_HASH_KEY: '@Microsoft.KeyVault(SecretUri=${numberHashKeySecretUri})'
+    TWILIO_DELETE_ON_ERASURE: 'false'
+    TWILIO_DELETE_ON_PURGE: 'false'
     LOG_MESSAGE_BODIES: 'true'
     TWILIO_ACCOUNT_SID: twilioAccountSid
     TWILIO_AUTH_TOKEN: '@Microsoft.KeyVault(SecretUri=${twilioAuthTokenSecretUri})'

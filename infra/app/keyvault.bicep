@@ -8,6 +8,9 @@ param twilioAuthToken string
 @secure()
 param twilioApiKeySecret string = ''
 
+@secure()
+param numberHashKey string
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
@@ -41,6 +44,17 @@ resource apiKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empt
   }
 }
 
+// The HMAC key that stands for phone numbers in the opt-outs and the index: changing it
+// orphans those rows (opt-outs stop matching), so it is set once.
+resource numberHashKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'number-hash-key'
+  properties: {
+    value: numberHashKey
+  }
+}
+
 output name string = vault.name
 output twilioAuthTokenSecretUri string = authToken.properties.secretUri
+output numberHashKeySecretUri string = numberHashKeySecret.properties.secretUri
 output twilioApiKeySecretUri string = empty(twilioApiKeySecret) ? '' : apiKeySecret.properties.secretUri

@@ -6,6 +6,7 @@ param outboundQueueName string = 'outbound'
 param messageLogTableName string = 'MessageLog'
 param messageIndexTableName string = 'MessageIndex'
 param optOutTableName string = 'OptOuts'
+param retentionTableName string = 'Retention'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
@@ -78,8 +79,15 @@ resource optOutTable 'Microsoft.Storage/storageAccounts/tableServices/tables@202
   name: optOutTableName
 }
 
+// What outlives the purge: each purged day's counts, and the Twilio deletions still owed.
+resource retentionTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: retentionTableName
+}
+
 output name string = storage.name
 output outboundQueueName string = outboundQueue.name
 output messageLogTableName string = messageLogTable.name
 output messageIndexTableName string = messageIndexTable.name
 output optOutTableName string = optOutTable.name
+output retentionTableName string = retentionTable.name

@@ -124,6 +124,9 @@ def test_provisioned_settings_load_as_the_app_reads_them() -> None:
         "MESSAGE_LOG_TABLE": "MessageLog",
         "MESSAGE_INDEX_TABLE": "MessageIndex",
         "OPT_OUT_TABLE": "OptOuts",
+        "RETENTION_TABLE": "Retention",
+        "RETENTION_DAYS": "30",
+        "NUMBER_HASH_KEY": "resolved-from-key-vault-32-characters-at-least",
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": "resolved-from-key-vault",
         "TWILIO_API_KEY_SID": "",
@@ -148,6 +151,7 @@ def test_provisioned_settings_load_as_the_app_reads_them() -> None:
     assert settings.storage_connection.client_id == resolved["AzureWebJobsStorage__clientId"]
     assert settings.validate_signatures and not settings.trust_forwarded_headers
     assert settings.public_base_url == resolved["PUBLIC_BASE_URL"]
+    assert settings.problems == {} and settings.retention_days == 30
 
 
 def test_storage_connection_is_identity_based_with_the_apps_identity() -> None:
@@ -166,6 +170,9 @@ def test_twilio_secrets_are_key_vault_references() -> None:
     assert "@Microsoft.KeyVault(SecretUri=${twilioApiKeySecretUri})" in json.dumps(
         settings["TWILIO_API_KEY_SECRET"]
     )
+    assert settings["NUMBER_HASH_KEY"] == (
+        "@Microsoft.KeyVault(SecretUri=${numberHashKeySecretUri})"
+    )
     assert resource("app/api.bicep", "functionApp")["properties"]["keyVaultReferenceIdentity"] == (
         "identityId"
     )
@@ -178,6 +185,8 @@ def test_twilio_secrets_are_key_vault_references() -> None:
         ("main.bicep", "twilioApiKeySecret"),
         ("app/keyvault.bicep", "twilioAuthToken"),
         ("app/keyvault.bicep", "twilioApiKeySecret"),
+        ("main.bicep", "numberHashKey"),
+        ("app/keyvault.bicep", "numberHashKey"),
     ],
 )
 def test_secret_parameters_are_secure(relative: str, parameter: str) -> None:
@@ -265,6 +274,7 @@ def test_queues_and_tables_are_the_ones_the_app_uses_by_default() -> None:
     assert defaults["messageLogTableName"] == Settings.message_log_table
     assert defaults["messageIndexTableName"] == Settings.message_index_table
     assert defaults["optOutTableName"] == Settings.opt_out_table
+    assert defaults["retentionTableName"] == Settings.retention_table
     assert queue_names == {"outboundQueueName", "${outboundQueueName}-poison"}
 
 
