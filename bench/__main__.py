@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import cold_import, end_to_end, list_page, worker_throughput
+from bench import cold_import, data_lifetime, end_to_end, list_page, worker_throughput
 
 if __name__ == "__main__":
     worker_throughput.main()
@@ -12,3 +12,5 @@ if __name__ == "__main__":
     list_page.main()
     print()
     end_to_end.main(sys.argv[1:])
+    print()
+    data_lifetime.main(sys.argv[1:])

@@ -11,8 +11,9 @@ Per record, in an order that a rerun after a crash completes:
 2. at Twilio too, when ``TWILIO_DELETE_ON_ERASURE`` says so (what is not final yet is owed);
 3. replace the summary with a tombstone (``erased``, no personal data): the id stays taken,
    so a retry of the request it was is never sent, and any writer holding the old ETag fails;
-4. delete its other rows (history, callbacks) and its SID owner rows;
-5. delete the number row that found it, last.
+   and delete its other rows (history, callbacks) in the same transaction;
+4. delete its SID owner rows;
+5. once every record of the day is done, delete the number rows that found them, together.
 
 The time row stays without any number on it, so the retention purge removes the tombstone
 with its day. The number's opt-out, keyed by its hash, stays: a STOP is still honoured.
@@ -58,11 +59,14 @@ async def _days(services: Services, today: date) -> list[tuple[str, date]]:
 async def erase_number(services: Services, number: str, today: date | None = None) -> ErasureReport:
     days = await _days(services, today or utcnow().date())
     found = await gather_bounded(lambda kd: services.index.number_rows(kd[0], kd[1], number), days)
-    rows = [row for day_rows in found for row in day_rows]
     report = ErasureReport()
-    for erased, deletions in await gather_bounded(lambda row: _erase(services, row), rows):
-        report.records += erased
-        report.twilio.add(deletions)
+    for rows in found:
+        for erased, deletions in await gather_bounded(lambda row: _erase(services, row), rows):
+            report.records += erased
+            report.twilio.add(deletions)
+        # The rows that found them go last, together: a rerun finds what is not erased yet.
+        if rows:
+            await services.index.delete(rows[0].partition, [row.row_key for row in rows])
     await services.opt_outs.forget_number(number)
     logs.info(
         "number_erased",
@@ -78,6 +82,7 @@ async def _erase(services: Services, row: IndexRow) -> tuple[int, twilio_deletio
     entities = await services.log.rows(row.id)
     record = services.log.record_of(entities)
     deletions = twilio_deletion.TwilioDeletions()
+    rest = [str(e["RowKey"]) for e in entities if e["RowKey"] != SUMMARY]
     if record is not None:
         others = [
             key
@@ -88,9 +93,8 @@ async def _erase(services: Services, row: IndexRow) -> tuple[int, twilio_deletio
         if services.settings.twilio_delete_on_erasure:
             resources = twilio_deletion.resources_of(record, entities)
             deletions = await twilio_deletion.delete_now(services, resources)
-        await services.log.bury(row.id, record.kind, record.direction)
-    rest = [str(e["RowKey"]) for e in entities if e["RowKey"] != SUMMARY]
-    await services.log.delete_rows(row.id, rest)
+        await services.log.bury(row.id, record.kind, record.direction, rest)
+    else:
+        await services.log.delete_rows(row.id, rest)
     await services.sids.release(sids_in(entities))
-    await services.index.delete(row.partition, [row.row_key])
     return (1 if record is not None else 0), deletions

@@ -28,6 +28,7 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
+    AzureError,
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
@@ -45,7 +46,8 @@ from shared.domain.records import (
     utcnow,
     with_event,
 )
-from shared.storage.table_rows import delete_rows
+from shared.platform import logs
+from shared.storage.table_rows import MAX_ROWS_PER_BATCH, delete_rows
 
 EVENT_PREFIX = "event-"
 MAX_WRITE_ATTEMPTS = 8
@@ -189,11 +191,22 @@ class MessageLog:
             return False
         return is_tombstone(entity)
 
-    async def bury(self, record_id: str, kind: str, direction: str) -> None:
-        """Replaces the summary with a tombstone, whatever it was: a writer holding the old
-        ETag then fails its write and reads the record as gone."""
+    async def bury(self, record_id: str, kind: str, direction: str, other_rows: list[str]) -> None:
+        """Replaces the summary with a tombstone, whatever it was (a writer holding the old
+        ETag then fails its write and reads the record as gone), and deletes the record's
+        other rows: one transaction, the partition being the record's own."""
         tombstone = tombstone_entity(record_id, kind, direction)
-        await self._table.upsert_entity(tombstone, mode=UpdateMode.REPLACE)
+        first, rest = other_rows[: MAX_ROWS_PER_BATCH - 1], other_rows[MAX_ROWS_PER_BATCH - 1 :]
+        operations: list[Any] = [("upsert", tombstone, {"mode": UpdateMode.REPLACE})]
+        operations += [("delete", {"PartitionKey": record_id, "RowKey": key}) for key in first]
+        try:
+            await self._table.submit_transaction(operations)
+        except AzureError as exc:
+            # A row gone already (an erasure running twice) sinks the whole transaction.
+            logs.info("bury_retried_one_by_one", error=type(exc).__name__)
+            await self._table.upsert_entity(tombstone, mode=UpdateMode.REPLACE)
+            rest = other_rows
+        await delete_rows(self._table, record_id, rest)
 
     async def delete_rows(self, record_id: str, row_keys: list[str]) -> None:
         await delete_rows(self._table, record_id, row_keys)
