@@ -1,5 +1,5 @@
 """Timer triggers, as the Functions host runs them: an NCRONTAB schedule (six fields, seconds
-first, UTC unless ``WEBSITE_TIME_ZONE`` says otherwise) or a TimeSpan (``hh:mm:ss``), with
+first, in UTC: ``WEBSITE_TIME_ZONE`` is not simulated) or a TimeSpan (``hh:mm:ss``), with
 ``%SETTING%`` resolved; ``runOnStartup``; and ``POST /admin/functions/<name>`` (master key)
 to run one now, which is how tests and operators trigger a timer on demand.
 

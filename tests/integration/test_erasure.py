@@ -8,6 +8,7 @@ from typing import Any
 
 import azure.functions as func
 import pytest
+from azure.core.exceptions import ServiceRequestError
 
 from shared.domain.records import utcnow
 from shared.handlers import retention_timer
@@ -139,6 +140,29 @@ async def test_erasing_again_finds_nothing_left(gateway: Gateway) -> None:
     await erase(PERSON)
 
     assert await erase(PERSON) == (200, {"erased": 0, "twilio": {"deleted": 0, "pending": 0}})
+
+
+async def test_an_erasure_interrupted_by_storage_answers_503_and_resumes_when_repeated(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await traffic(gateway)
+    await traffic(gateway)
+    bury = gateway.services.log.bury
+    calls = 0
+
+    async def fails_once(*args: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ServiceRequestError("storage went away")
+        await bury(*args)
+
+    monkeypatch.setattr(gateway.services.log, "bury", fails_once)
+    interrupted, _ = await erase(PERSON)
+    status, body = await erase(PERSON)
+
+    assert interrupted == 503 and status == 200 and body["erased"] >= 1
+    assert rows_mentioning(await every_row(gateway.services), PERSON[1:]) == []
 
 
 async def test_a_number_that_is_not_e164_is_refused_naming_it(gateway: Gateway) -> None:

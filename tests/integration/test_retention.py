@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import pytest
 
+from shared.delivery import twilio_deletion
 from shared.delivery.retention import purge
 from shared.domain.records import utcnow
 from tests.integration.conftest import AUTH_TOKEN, PUBLIC_BASE_URL, Gateway
+from tests.support.fake_twilio import twilio_error
 from tests.support.personal_data import (
     OTHER_PERSON,
     PERSON,
@@ -141,3 +143,33 @@ async def test_with_twilio_deletion_on_purge_the_purged_resources_are_owed_to_tw
 
     owed = await (await gateway.services.retention()).owed_deletions(10)
     assert report.twilio_owed == 1 and [(o.resource, o.sid) for o in owed] == [("sms", sid)]
+
+
+async def test_a_purge_logs_counts_never_a_number(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    await todays_traffic(gateway)
+    caplog.set_level("INFO")
+
+    await purge(gateway.services, utcnow() + LATER)
+
+    assert "retention_purged days=1 records=3 stats_kept=1" in caplog.text
+    assert PERSON[1:] not in caplog.text
+
+
+async def test_a_twilio_deletion_owed_for_a_week_is_abandoned_and_logged(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("TWILIO_DELETE_ON_ERASURE", "true")
+    await gateway.reload()
+    store = await gateway.services.retention()
+    await store.owe_deletion("SM" + "1" * 32, "sms")
+    for _ in range(twilio_deletion.MAX_ATTEMPTS - 1):
+        (owed,) = await store.owed_deletions(1)
+        await store.deletion_tried(owed)
+    gateway.twilio.script(twilio_error(409, 20009, "not final"))
+
+    done = await twilio_deletion.retry_owed(gateway.services)
+
+    assert done.abandoned == 1 and await store.owed_deletions(10) == []
+    assert "twilio_deletion_abandoned" in caplog.text

@@ -384,3 +384,33 @@ def test_send_lease_that_outlives_a_twilio_call_is_accepted() -> None:
 
     assert settings.send_lease_seconds == 7.0
     assert settings.settle_seconds == 7.0
+
+
+def test_records_are_kept_30_days_and_nothing_is_deleted_at_twilio_by_default() -> None:
+    settings = load()
+
+    assert settings.retention_days == 30 and settings.retention_table == "Retention"
+    assert not settings.twilio_delete_on_erasure and not settings.twilio_delete_on_purge
+
+
+@pytest.mark.parametrize("days", ["0", "3651", "seven", "-1", "1.5", "٣"])
+def test_retention_days_must_be_whole_days_in_range(days: str) -> None:
+    problem = setting_error(RETENTION_DAYS=days)
+
+    assert isinstance(problem, InvalidSettingError) and problem.name == "RETENTION_DAYS"
+
+
+def test_a_short_number_hash_key_is_refused_naming_it() -> None:
+    problem = setting_error(NUMBER_HASH_KEY="too-short")
+
+    assert isinstance(problem, InvalidSettingError) and problem.name == "NUMBER_HASH_KEY"
+
+
+def test_no_number_hash_key_is_warned_about() -> None:
+    assert any("NUMBER_HASH_KEY" in warning for warning in load().warnings())
+
+
+def test_twilio_side_deletion_is_read_as_flags() -> None:
+    settings = load(TWILIO_DELETE_ON_ERASURE="true", TWILIO_DELETE_ON_PURGE="yes")
+
+    assert settings.twilio_delete_on_erasure and settings.twilio_delete_on_purge
