@@ -56,7 +56,9 @@ async def _logged(services: Services, index: int, to: str, at: datetime) -> None
     await asyncio.gather(
         services.index.add(created),
         services.sids.claim(sid, record_id),
-        services.log.add_callback(record_id, LogEvent("delivered", "twilio", twilio_sid=sid), False),
+        services.log.add_callback(
+            record_id, LogEvent("delivered", "twilio", twilio_sid=sid), inbound_only=False
+        ),
     )
 
 
@@ -139,7 +141,7 @@ def table(figures: Figures) -> list[str]:
         "",
         "| measure | storage requests |",
         "|---|---|",
-        f"| writing one record as the gateway does (bench setup, ungrouped) | {figures.write:.2f} |",
+        f"| writing one record (this bench's set-up, not grouped) | {figures.write:.2f} |",
         f"| per purged record | {figures.purge:.2f} |",
         f"| per erased record ({RECORDS_PER_NUMBER} records per number, index of 1 day) | "
         f"{figures.erase_per_record:.2f} |",

@@ -112,6 +112,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     OPT_OUT_TABLE: optOutTableName
     RETENTION_TABLE: retentionTableName
     RETENTION_DAYS: string(retentionDays)
+    BODY_RETENTION_DAYS: ''
     NUMBER_HASH_KEY: '@Microsoft.KeyVault(SecretUri=${numberHashKeySecretUri})'
     TWILIO_DELETE_ON_ERASURE: 'false'
     TWILIO_DELETE_ON_PURGE: 'false'

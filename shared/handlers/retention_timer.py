@@ -1,11 +1,13 @@
-"""The retention timer: purge what is past ``RETENTION_DAYS``, move opt-outs still in clear,
-and retry the Twilio deletions that were not possible yet. It logs counts, never numbers."""
+"""The retention timer: purge what is past ``RETENTION_DAYS``, drop the content of final
+records past ``BODY_RETENTION_DAYS``, move opt-outs still in clear, and retry the Twilio
+deletions that were not possible yet. It logs counts, never numbers."""
 
 from __future__ import annotations
 
 import azure.functions as func
 
 from shared.delivery import twilio_deletion
+from shared.delivery.redaction import redact
 from shared.delivery.retention import purge
 from shared.delivery.services import get_services
 from shared.platform import logs
@@ -16,6 +18,7 @@ async def run(timer: func.TimerRequest) -> None:
     if timer.past_due:
         logs.info("retention_timer_past_due")
     await purge(services)
+    await redact(services)
     moved = await services.opt_outs.move_clear_rows()
     if moved:
         logs.info("opt_outs_moved_to_hashes", rows=moved)

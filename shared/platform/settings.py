@@ -98,6 +98,7 @@ class Settings:
     message_index_table: str = "MessageIndex"
     retention_table: str = "Retention"
     retention_days: int = 30
+    body_retention_days: int | None = None
     number_hash_key: bytes = field(default=DEVELOPMENT_NUMBER_KEY, repr=False)
     twilio_delete_on_erasure: bool = False
     twilio_delete_on_purge: bool = False
@@ -196,6 +197,19 @@ def _days(env: Mapping[str, str], name: str, default: int) -> int:
     if not 1 <= value <= MAX_RETENTION_DAYS:
         raise InvalidSettingError(name, f"must be from 1 to {MAX_RETENTION_DAYS} days")
     return value
+
+
+def _body_days(env: Mapping[str, str]) -> int | None:
+    if _text(env, "BODY_RETENTION_DAYS") is None:
+        return None
+    days = _days(env, "BODY_RETENTION_DAYS", 0)
+    records = _days(env, "RETENTION_DAYS", 30)
+    if days >= records:
+        raise InvalidSettingError(
+            "BODY_RETENTION_DAYS",
+            f"{days} is not less than RETENTION_DAYS ({records}): the purge deletes it all first",
+        )
+    return days
 
 
 def _secret_key(env: Mapping[str, str], name: str) -> bytes:
@@ -300,6 +314,7 @@ def _storage(env: Mapping[str, str]) -> dict[str, Any]:
         "log_message_bodies": _flag(env, "LOG_MESSAGE_BODIES", True),
         "retention_table": _text(env, "RETENTION_TABLE") or "Retention",
         "retention_days": _days(env, "RETENTION_DAYS", 30),
+        "body_retention_days": _body_days(env),
         "number_hash_key": _secret_key(env, "NUMBER_HASH_KEY"),
         "twilio_delete_on_erasure": _flag(env, "TWILIO_DELETE_ON_ERASURE", False),
         "twilio_delete_on_purge": _flag(env, "TWILIO_DELETE_ON_PURGE", False),

@@ -414,3 +414,14 @@ def test_twilio_side_deletion_is_read_as_flags() -> None:
     settings = load(TWILIO_DELETE_ON_ERASURE="true", TWILIO_DELETE_ON_PURGE="yes")
 
     assert settings.twilio_delete_on_erasure and settings.twilio_delete_on_purge
+
+
+def test_bodies_are_kept_as_long_as_records_unless_set() -> None:
+    assert load().body_retention_days is None
+    assert load(BODY_RETENTION_DAYS="7").body_retention_days == 7
+
+
+def test_bodies_kept_longer_than_records_are_refused_naming_it() -> None:
+    problem = setting_error(BODY_RETENTION_DAYS="30", RETENTION_DAYS="30")
+
+    assert isinstance(problem, InvalidSettingError) and problem.name == "BODY_RETENTION_DAYS"
