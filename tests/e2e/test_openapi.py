@@ -63,6 +63,7 @@ OPERATIONS = [
     ("GET", "/messages", NEGATIVE),
     ("GET", "/calls", POSITIVE),
     ("GET", "/calls", NEGATIVE),
+    ("DELETE", "/numbers/{number}", POSITIVE),
 ]
 # The whole run's budget, shared out: more operations mean fewer examples each, not a slower suite.
 EXAMPLES = 300
