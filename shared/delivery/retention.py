@@ -35,6 +35,8 @@ from shared.storage.retention_store import DayStats, StatsKey
 # Rejected queue messages without a usable kind are indexed under "unknown".
 INDEXED_KINDS = ("sms", "call", "unknown")
 ERASED = "erased"
+# Records read at once while planning a day; only what must be deleted is kept of them.
+READ_CHUNK = 1000
 
 
 @dataclass
@@ -84,38 +86,56 @@ async def purge(services: Services, now: datetime | None = None) -> PurgeReport:
     return report
 
 
+@dataclass(frozen=True)
+class _Doomed:
+    """What the purge must delete of one record, without the record itself: a day's worth
+    of these stays small, whatever the records held."""
+
+    record_id: str
+    row_keys: list[str]
+    sids: set[str]
+    twilio: list[tuple[str, str]]
+    stats_key: StatsKey | None
+
+
+def _doomed(services: Services, entities: list[TableEntity]) -> _Doomed:
+    twilio: list[tuple[str, str]] = []
+    if services.settings.twilio_delete_on_purge:
+        twilio = twilio_deletion.resources_of(services.log.record_of(entities), entities)
+    return _Doomed(
+        str(entities[0]["PartitionKey"]),
+        [str(e["RowKey"]) for e in entities],
+        sids_in(entities),
+        twilio,
+        _stats_key(services, entities),
+    )
+
+
 async def purge_day(services: Services, kind: str, day: date, report: PurgeReport) -> None:
     index_rows = await services.index.day_rows(kind, day)
     ids = sorted({row.id for row in index_rows})
-    partitions = await gather_bounded(services.log.rows, ids)
+    doomed: list[_Doomed] = []
+    for start in range(0, len(ids), READ_CHUNK):
+        partitions = await gather_bounded(services.log.rows, ids[start : start + READ_CHUNK])
+        doomed += [_doomed(services, entities) for entities in partitions if entities]
     store = await services.retention()
     if not await store.has_stats(kind, day):
-        counts: Counter[StatsKey] = Counter()
-        for entities in partitions:
-            key = _stats_key(services, entities)
-            if key is not None:
-                counts[key] += 1
+        counts = Counter(d.stats_key for d in doomed if d.stats_key is not None)
         if await store.keep_stats(DayStats(kind, day, counts)):
             report.stats_kept += 1
-    purged = await gather_bounded(
-        lambda entities: _purge_record(services, entities), [p for p in partitions if p]
-    )
-    report.twilio_owed += sum(owed for _, owed in purged)
+    owed = await gather_bounded(lambda d: _purge_record(services, d), doomed)
+    report.twilio_owed += sum(owed)
     if index_rows:
         await services.index.delete(index_rows[0].partition, [row.row_key for row in index_rows])
     report.days += 1
-    report.records += sum(1 for counted, _ in purged if counted)
-    logs.info("retention_day_purged", kind=kind, day=day.isoformat(), records=len(purged))
+    report.records += sum(1 for d in doomed if d.stats_key is not None)
+    logs.info("retention_day_purged", kind=kind, day=day.isoformat(), records=len(doomed))
 
 
-async def _purge_record(services: Services, entities: list[TableEntity]) -> tuple[bool, int]:
-    record_id = str(entities[0]["PartitionKey"])
+async def _purge_record(services: Services, doomed: _Doomed) -> int:
     owed = 0
-    if services.settings.twilio_delete_on_purge:
-        record = services.log.record_of(entities)
-        resources = twilio_deletion.resources_of(record, entities)
-        owed = (await twilio_deletion.owe(services, resources)).owed
-    await services.sids.release(sids_in(entities))
-    await services.log.delete_rows(record_id, [str(e["RowKey"]) for e in entities])
-    counted = any(e["RowKey"] == SUMMARY for e in entities)
-    return counted, owed
+    if doomed.twilio:
+        owed = (await twilio_deletion.owe(services, doomed.twilio)).owed
+    await services.sids.release(doomed.sids)
+    await services.log.delete_rows(doomed.record_id, doomed.row_keys)
+    return owed
