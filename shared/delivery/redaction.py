@@ -14,7 +14,7 @@ from shared.delivery.bounded import gather_bounded
 from shared.delivery.retention import INDEXED_KINDS, cut_off
 from shared.delivery.services import Services
 from shared.domain.records import utcnow
-from shared.domain.redaction import redact_content
+from shared.domain.redaction import REDACTED, redact_content
 from shared.domain.status import is_terminal
 from shared.platform import logs
 
@@ -32,14 +32,14 @@ async def redact(services: Services, now: datetime | None = None) -> int:
         oldest = await services.index.oldest_day(kind, before)
         if oldest is None:
             continue
-        done = await store.redacted_days(kind, oldest, before)
+        done = await store.done_days(REDACTED, kind, oldest, before)
         day = oldest
         while day < before:
             if day not in done:
                 count, finished = await _redact_day(services, kind, day, now, days)
                 redacted += count
                 if finished:
-                    await store.mark_redacted(kind, day)
+                    await store.mark_done(REDACTED, kind, day)
             day += timedelta(days=1)
     logs.info("bodies_redacted", records=redacted, body_retention_days=days)
     return redacted

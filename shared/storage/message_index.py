@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 from shared.domain.records import LogRecord
@@ -50,6 +51,7 @@ NUMBER_ROW_PREFIX = "n-"
 _DAY_DIGITS = 8
 
 NumberKey = Callable[[str], str]
+_TIME_ROW_FIELDS = ("PartitionKey", "RowKey", "id", "direction", "created_at")
 
 
 class InvalidContinuationError(ValueError):
@@ -279,6 +281,32 @@ class MessageIndex:
             select=["PartitionKey", "RowKey", "id"],
         )
         return [_index_row(entity) async for entity in rows]
+
+    async def move_numbers_to_rows(self, kind: str, day: date) -> int:
+        """Rewrites a day written before the number rows: each time row that holds ``to`` or
+        ``from_`` in clear loses them and gains its number rows (upserts, so a rerun or two
+        runs at once agree). Returns how many time rows were rewritten."""
+        rows = self._table.query_entities(
+            "PartitionKey eq @pk", parameters={"pk": partition(kind, day)}
+        )
+        operations: list[Any] = []
+        moved = 0
+        async for entity in rows:
+            if str(entity["RowKey"]).startswith(NUMBER_ROW_PREFIX):
+                continue
+            numbers = [str(entity[name]) for name in ("to", "from_") if entity.get(name)]
+            if not numbers and "to" not in entity and "from_" not in entity:
+                continue
+            time_row = {name: entity[name] for name in _TIME_ROW_FIELDS if name in entity}
+            operations.append(("upsert", time_row, {"mode": UpdateMode.REPLACE}))
+            for number in dict.fromkeys(numbers):
+                prefix = number_row_prefix(self._key_of(number))
+                number_row = {**time_row, "RowKey": prefix + time_row["RowKey"]}
+                operations.append(("upsert", number_row, {"mode": UpdateMode.REPLACE}))
+            moved += 1
+        for start in range(0, len(operations), MAX_ROWS_PER_BATCH):
+            await self._table.submit_transaction(operations[start : start + MAX_ROWS_PER_BATCH])
+        return moved
 
     def row_keys_of(self, record: LogRecord) -> list[str]:
         return [str(row["RowKey"]) for row in index_entities(record, self._key_of)]

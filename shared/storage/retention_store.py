@@ -26,7 +26,7 @@ from shared.storage.table_rows import delete_rows
 
 STATS_PARTITION = "stats"
 DELETIONS_PARTITION = "twilio-deletions"
-REDACTED_PARTITION = "redacted"
+FLAGS_PARTITION = "flags"
 
 StatsKey = tuple[str, str, int | None]
 """direction, final status, error code"""
@@ -102,21 +102,32 @@ class RetentionStore:
             found.append(DayStats(kind, day.replace(tzinfo=UTC).date(), counts))
         return found
 
-    async def redacted_days(self, kind: str, since: date, before: date) -> set[date]:
+    async def done_days(self, work: str, kind: str, since: date, before: date) -> set[date]:
+        """The days of ``kind`` in [since, before) that ``work`` (e.g. "redacted") has done."""
         rows = self._table.query_entities(
             "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi",
-            parameters={"pk": REDACTED_PARTITION, "lo": _stats_row(kind, since),
-                        "hi": _stats_row(kind, before)},
+            parameters={"pk": work, "lo": _stats_row(kind, since), "hi": _stats_row(kind, before)},
             select=["RowKey"],
-        )  # fmt: skip
+        )
         found = set()
         async for row in rows:
             day = datetime.strptime(str(row["RowKey"])[len(kind) + 1 :], "%Y%m%d")
             found.add(day.replace(tzinfo=UTC).date())
         return found
 
-    async def mark_redacted(self, kind: str, day: date) -> None:
-        entity = {"PartitionKey": REDACTED_PARTITION, "RowKey": _stats_row(kind, day)}
+    async def mark_done(self, work: str, kind: str, day: date) -> None:
+        entity = {"PartitionKey": work, "RowKey": _stats_row(kind, day)}
+        await self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+
+    async def is_flagged(self, name: str) -> bool:
+        try:
+            await self._table.get_entity(FLAGS_PARTITION, name, select=["RowKey"])
+        except ResourceNotFoundError:
+            return False
+        return True
+
+    async def flag(self, name: str) -> None:
+        entity = {"PartitionKey": FLAGS_PARTITION, "RowKey": name, "at": utcnow()}
         await self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
 
     async def owe_deletion(self, sid: str, resource: str) -> None:
