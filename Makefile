@@ -8,7 +8,7 @@ VENV ?= .venv
 PYTHON313 ?= $(firstword $(foreach p,python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13),$(shell $(p) -c 'print("$(p)")' 2>/dev/null)))
 BIN := $(VENV)/bin
 
-.PHONY: deps dev test test-py313 lint typecheck bench soak clean
+.PHONY: deps dev key test test-py313 lint typecheck bench soak clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ deps: $(BIN)/.installed node_modules/.installed
 
 dev: deps
 	$(BIN)/python -m localdev.dev
+
+# The function key `make dev` uses (kept in .localdev/host_keys.json): export KEY=$$(make -s key)
+key: $(BIN)/.installed
+	@$(BIN)/python -m localdev.dev --key
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -29,6 +29,7 @@ from shared.delivery.erasure import erase_number
 from shared.delivery.retention import purge
 from shared.delivery.services import Services, get_services, reset_services
 from shared.domain.records import LogEvent, LogRecord, utcnow
+from shared.storage.message_log import callback_key
 
 FROM_NUMBER = "+15005550006"
 RECORDS_PER_NUMBER = 2
@@ -57,7 +58,10 @@ async def _logged(services: Services, index: int, to: str, at: datetime) -> None
         services.index.add(created),
         services.sids.claim(sid, record_id),
         services.log.add_callback(
-            record_id, LogEvent("delivered", "twilio", twilio_sid=sid), inbound_only=False
+            record_id,
+            LogEvent("delivered", "twilio", twilio_sid=sid),
+            inbound_only=False,
+            key=callback_key({"MessageSid": [sid], "MessageStatus": ["delivered"]}),
         ),
     )
 

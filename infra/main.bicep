@@ -44,6 +44,20 @@ param twilioApiKeySecret string = ''
 @description('Key of the keyed hash (HMAC) that stands for phone numbers in opt-outs and the index: 32+ random characters, set once. Stored in Key Vault.')
 param numberHashKey string
 
+@description('Optional id of a Twilio shared key for webhook signatures (HMAC-SHA256), as Twilio names it in X-Twilio-Webhooks-Signature-Settings.')
+param twilioWebhookKeyId string = ''
+
+@secure()
+@description('Secret of that shared key. Stored in Key Vault.')
+param twilioWebhookKeySecret string = ''
+
+@description('Optional id of a second shared key, so that two are accepted during a rotation.')
+param twilioWebhookKeyId2 string = ''
+
+@secure()
+@description('Secret of the second shared key. Stored in Key Vault.')
+param twilioWebhookKeySecret2 string = ''
+
 @description('Default sender: a Twilio number in E.164, e.g. +15005550006.')
 param twilioFromNumber string = ''
 
@@ -104,6 +118,8 @@ module keyVault 'app/keyvault.bicep' = {
     twilioAuthToken: twilioAuthToken
     twilioApiKeySecret: twilioApiKeySecret
     numberHashKey: numberHashKey
+    twilioWebhookKeySecret: twilioWebhookKeySecret
+    twilioWebhookKeySecret2: twilioWebhookKeySecret2
   }
 }
 
@@ -140,6 +156,10 @@ module api 'app/api.bicep' = {
     twilioApiKeySid: twilioApiKeySid
     twilioFromNumber: twilioFromNumber
     twilioMessagingServiceSid: twilioMessagingServiceSid
+    twilioWebhookKeyId: twilioWebhookKeyId
+    twilioWebhookKeySecretUri: keyVault.outputs.twilioWebhookKeySecretUri
+    twilioWebhookKeyId2: twilioWebhookKeyId2
+    twilioWebhookKeySecret2Uri: keyVault.outputs.twilioWebhookKeySecret2Uri
     outboundQueueName: storage.outputs.outboundQueueName
     messageLogTableName: storage.outputs.messageLogTableName
     messageIndexTableName: storage.outputs.messageIndexTableName

@@ -15,13 +15,15 @@ import sys
 import time
 
 from localdev.azurite import PROJECT_ROOT, Azurite
-from localdev.host.keys import resolve_keys
+from localdev.host.keys import KEYS_FILE, resolve_keys
 from localdev.stack import DEV_STORAGE, Stack, StackStartError, read_settings, simulator_port
 from localdev.twilio_sim.config import DEFAULT_ACCOUNT_SID
 
 SETTINGS = PROJECT_ROOT / "local.settings.json"
 EXAMPLE = PROJECT_ROOT / "local.settings.json.example"
 LOGS = PROJECT_ROOT / ".localdev" / "logs"
+HOST_LOG = LOGS / "host.log"
+KEYS = PROJECT_ROOT / KEYS_FILE
 HOST_PORT = 7071
 
 
@@ -47,14 +49,18 @@ def banner(stack: Stack, key: str, sim_port: int | None) -> str:
         if sim_port
         else "  Twilio             the real API (TWILIO_API_BASE_URL is not local)",
         "  Azurite            127.0.0.1:10000-10002",
-        f"  Logs               {LOGS}/",
+        f"  Logs               the gateway's and the host's: this terminal and {HOST_LOG}",
+        f"                     Azurite's and the simulator's: {LOGS}/",
+        f"  The function key   is kept in {KEYS}; `make key` prints it",
         "",
-        "Send an SMS:",
+        "Send an SMS (the last line is the HTTP status):",
         f"  curl -s -X POST {base}/api/messages -H 'x-functions-key: {key}' \\",
         "    -H 'Content-Type: application/json' -H 'Idempotency-Key: hello-1' \\",
-        """    -d '{"to": "+15551234567", "body": "Hello from the gateway"}'""",
-        "Read its status and history:",
+        """    -d '{"to": "+15551234567", "body": "Hello from the gateway"}' \\""",
+        "    -w '\\n%{http_code}\\n'",
+        "Read its status and history (final after a second or two):",
         f"  curl -s {base}/api/messages/hello-1 -H 'x-functions-key: {key}'",
+        "An empty answer is a 401: the key is missing or wrong, and the log above says which.",
         "The how-to in README.md (calls, your own TwiML, an inbound menu) starts with:",
         f"  export KEY={key}",
         "",
@@ -63,7 +69,15 @@ def banner(stack: Stack, key: str, sim_port: int | None) -> str:
     return "\n".join(lines)
 
 
+def print_key() -> int:
+    """``make key``: the function key ``make dev`` uses (made now if there is none yet)."""
+    print(resolve_keys(PROJECT_ROOT).function_key)
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--key"]:
+        return print_key()
     if not SETTINGS.exists():
         shutil.copyfile(EXAMPLE, SETTINGS)
         print(f"Created {SETTINGS.name} from the example; edit it to change settings.")
@@ -91,6 +105,7 @@ def main() -> int:
         azurite=azurite,
         log_dir=LOGS,
         on_console=("host",),
+        host_args=("--log-file", str(HOST_LOG)),
     )
     stopping = False
 

@@ -52,6 +52,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="seconds a received queue message stays hidden from other instances (renewed "
         "while its function runs); after a crash it comes back when this ends. Default 600",
     )
+    parser.add_argument(
+        "--log-file",
+        type=Path,
+        default=None,
+        help="also append every log line (the host's and the app's) to this file",
+    )
     parser.add_argument("--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
@@ -78,9 +84,13 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
+    if args.log_file is not None:
+        args.log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(args.log_file, encoding="utf-8"))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
-        stream=sys.stdout,
+        handlers=handlers,
         format="[%(asctime)s] %(levelname)s %(name)s: %(message)s",
     )
     try:

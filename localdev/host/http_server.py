@@ -64,6 +64,17 @@ def presented_key(request: web.Request) -> str | None:
     return request.headers.get(KEY_HEADER) or request.query.get(KEY_QUERY)
 
 
+def refusal_line(request: web.Request, level: str, function: str) -> str:
+    """Why a request got a 401, for the host's log: Azure answers it with no body, as this
+    host does, so a ``curl -s`` that shows nothing is explained here. Never the key itself."""
+    needed = "the master key" if level == "admin" else "the function key"
+    problem = "no key was sent" if presented_key(request) is None else "the key sent is wrong"
+    return (
+        f"401 {request.method} {request.path} (Functions.{function}): {problem}; send "
+        f"{needed} as the {KEY_HEADER} header or ?{KEY_QUERY}= (kept in .localdev/host_keys.json)"
+    )
+
+
 def _joined(values: Any) -> dict[str, str]:
     """Repeated headers and query keys arrive comma-joined, as ASP.NET's StringValues do."""
     return {key: ",".join(values.getall(key)) for key in dict.fromkeys(values.keys())}
@@ -126,6 +137,7 @@ class HttpServer(AiohttpServer):
             return web.Response(status=405, headers={"Allow": ", ".join(sorted(resolved.allowed))})
         spec, trigger = resolved.target
         if not self._authorized(trigger, request):
+            log.warning("%s", refusal_line(request, trigger.auth_level, spec.name))
             return web.Response(status=401)
         http_request = func.HttpRequest(
             method=request.method,

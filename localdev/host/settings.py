@@ -64,6 +64,7 @@ def apply_settings(app_dir: Path, explicit: Path | None = None) -> AppliedSettin
         return AppliedSettings()
     document = _read(path)
     result = AppliedSettings(path=path, host_section=_object(document, "Host", path))
+    same = 0
     for name, raw in _object(document, "Values", path).items():
         value = _as_text(raw)
         if value is None:
@@ -71,16 +72,25 @@ def apply_settings(app_dir: Path, explicit: Path | None = None) -> AppliedSettin
             continue
         if name in os.environ:
             result.kept_from_environment.append(name)
+            same += os.environ[name] == value
             continue
         os.environ[name] = value
         result.applied.append(name)
     log.info(
-        "settings from %s: %d applied, %d already set in the environment",
-        path,
-        len(result.applied),
-        len(result.kept_from_environment),
+        "%s", settings_line(path, len(result.applied), same, len(result.kept_from_environment))
     )
     return result
+
+
+def settings_line(path: Path, applied: int, same: int, kept: int) -> str:
+    """What loading did, in words that do not read as if the file were ignored: a launcher
+    such as ``make dev`` passes the file's values through the environment itself."""
+    line = f"settings from {path}: {applied} applied"
+    if same:
+        line += f", {same} already set to the same value by whoever started the host"
+    if kept - same:
+        line += f", {kept - same} left as the environment has them (it wins, as under func start)"
+    return line
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -133,6 +133,10 @@ def test_provisioned_settings_load_as_the_app_reads_them() -> None:
         "TWILIO_API_KEY_SECRET": "",
         "TWILIO_FROM_NUMBER": "+15005550006",
         "TWILIO_MESSAGING_SERVICE_SID": "",
+        "TWILIO_WEBHOOK_KEY_ID": "",
+        "TWILIO_WEBHOOK_KEY_SECRET": "",
+        "TWILIO_WEBHOOK_KEY_ID_2": "",
+        "TWILIO_WEBHOOK_KEY_SECRET_2": "",
         "PUBLIC_BASE_URL": "https://func-api-abc.azurewebsites.net",
     }
     parameters = set(parsed("app/api.bicep")["parameters"])
@@ -173,6 +177,11 @@ def test_twilio_secrets_are_key_vault_references() -> None:
     assert settings["NUMBER_HASH_KEY"] == (
         "@Microsoft.KeyVault(SecretUri=${numberHashKeySecretUri})"
     )
+    for name, uri in (
+        ("TWILIO_WEBHOOK_KEY_SECRET", "twilioWebhookKeySecretUri"),
+        ("TWILIO_WEBHOOK_KEY_SECRET_2", "twilioWebhookKeySecret2Uri"),
+    ):
+        assert f"@Microsoft.KeyVault(SecretUri=${{{uri}}})" in json.dumps(settings[name])
     assert resource("app/api.bicep", "functionApp")["properties"]["keyVaultReferenceIdentity"] == (
         "identityId"
     )
@@ -187,6 +196,10 @@ def test_twilio_secrets_are_key_vault_references() -> None:
         ("app/keyvault.bicep", "twilioApiKeySecret"),
         ("main.bicep", "numberHashKey"),
         ("app/keyvault.bicep", "numberHashKey"),
+        ("main.bicep", "twilioWebhookKeySecret"),
+        ("main.bicep", "twilioWebhookKeySecret2"),
+        ("app/keyvault.bicep", "twilioWebhookKeySecret"),
+        ("app/keyvault.bicep", "twilioWebhookKeySecret2"),
     ],
 )
 def test_secret_parameters_are_secure(relative: str, parameter: str) -> None:

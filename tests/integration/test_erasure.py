@@ -232,3 +232,23 @@ async def test_an_erasure_logs_counts_never_the_number(
 
     assert PERSON[1:] not in caplog.text and "number_erased" in caplog.text
     assert utcnow()
+
+
+async def test_the_numbers_list_filter_pages_with_continuation_tokens(gateway: Gateway) -> None:
+    for _ in range(3):
+        await traffic(gateway)
+    params = {"number": PERSON, "limit": "2"}
+    seen: list[str] = []
+    for _ in range(5):
+        response = await call(
+            "list_messages",
+            func.HttpRequest("GET", f"{HOST}/api/messages", params=params, body=b""),
+        )
+        body = json.loads(response.get_body())
+        assert response.status_code == 200, body
+        seen += [item["id"] for item in body["items"]]
+        if body["continuation"] is None:
+            break
+        params = {**params, "continuation": body["continuation"]}
+
+    assert len(seen) == len(set(seen)) == 6

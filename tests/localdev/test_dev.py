@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from localdev.dev import EXAMPLE, banner, simulated_twilio_port
+import subprocess
+import sys
+
+from localdev.azurite import PROJECT_ROOT
+from localdev.dev import EXAMPLE, HOST_LOG, KEYS, banner, simulated_twilio_port
+from localdev.host.keys import resolve_keys
 from localdev.stack import Stack, read_settings
 
 
@@ -31,3 +36,30 @@ def test_banner_has_ready_to_paste_send_and_status_commands() -> None:
 
 def test_banner_sets_up_the_readme_how_to_with_the_key() -> None:
     assert "export KEY=k3y" in banner(Stack(host_port=7071), "k3y", 4010)
+
+
+def test_banner_says_where_the_key_is_kept_and_how_to_print_it() -> None:
+    text = banner(Stack(host_port=7071), "k3y", 4010)
+
+    assert f"is kept in {KEYS}; `make key` prints it" in text
+    assert str(KEYS).endswith(".localdev/host_keys.json")
+
+
+def test_banner_shows_the_status_code_and_what_an_empty_answer_means() -> None:
+    text = banner(Stack(host_port=7071), "k3y", 4010)
+
+    assert "-w '\\n%{http_code}\\n'" in text
+    assert "An empty answer is a 401: the key is missing or wrong" in text
+
+
+def test_banner_points_at_the_file_that_holds_the_gateways_own_log_lines() -> None:
+    text = banner(Stack(host_port=7071), "k3y", 4010)
+
+    assert f"the gateway's and the host's: this terminal and {HOST_LOG}" in text
+
+
+def test_the_key_command_prints_the_key_make_dev_uses() -> None:
+    command = [sys.executable, "-m", "localdev.dev", "--key"]
+    printed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+
+    assert printed.stdout.strip() == resolve_keys(PROJECT_ROOT).function_key

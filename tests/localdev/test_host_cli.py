@@ -77,3 +77,39 @@ def test_cli_serves_requests_and_exits_zero_on_sigint(
     assert "Function key: cli-key" in output
     assert f"{base}/api/items/{{id:int}}/{{name?}}" in output
     assert "Host stopped" in output
+
+
+def test_cli_log_file_holds_the_apps_own_lines_and_the_hosts(
+    tmp_path: Path, storage_connection_string: str
+) -> None:
+    sample = copy_sample_app(tmp_path)
+    port = free_port()
+    log_file = tmp_path / "logs" / "host.log"
+    command = [
+        sys.executable, "-m", "localdev.host",
+        "--app-dir", str(sample.app_dir), "--port", str(port), "--function-key", "cli-key",
+        "--log-file", str(log_file),
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **sample.env(storage_connection_string)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(f"{base}/admin/host/status", process)
+        assert _get(f"{base}/api/secure")[0] == 401
+        assert _get(f"{base}/api/boom")[0] == 500
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    text = log_file.read_text()
+    assert "sample_app: sample_app_about_to_fail" in text
+    assert "401 GET /api/secure (Functions." in text
+    assert "Host stopped" in text

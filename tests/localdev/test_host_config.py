@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 from datetime import timedelta
@@ -145,6 +146,26 @@ def test_settings_do_not_override_the_environment(tmp_path: Path) -> None:
     applied = apply_settings(tmp_path)
     assert os.environ["LOCALDEV_T_B"] == "from-env"
     assert applied.kept_from_environment == ["LOCALDEV_T_B"]
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_values_a_launcher_already_set_are_logged_as_the_same_not_as_ignored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    os.environ["LOCALDEV_T_E"] = "same"
+    os.environ["LOCALDEV_T_F"] = "from-env"
+    _write_settings(
+        tmp_path / "local.settings.json",
+        {"LOCALDEV_T_E": "same", "LOCALDEV_T_F": "from-file", "LOCALDEV_T_G": "new"},
+    )
+    with caplog.at_level(logging.INFO, logger="localdev.host"):
+        apply_settings(tmp_path)
+
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("settings from")]
+    assert line.endswith(
+        ": 1 applied, 1 already set to the same value by whoever started the host, "
+        "1 left as the environment has them (it wins, as under func start)"
+    )
 
 
 @pytest.mark.usefixtures("clean_env")

@@ -85,6 +85,44 @@ async def test_function_level_with_wrong_key_is_401(http: aiohttp.ClientSession)
         assert response.status == 401
 
 
+def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("401 ")]
+
+
+async def test_a_request_without_a_key_is_logged_with_its_route_and_what_to_send(
+    http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="localdev.host"):
+        async with http.get("/api/secure") as response:
+            assert await response.read() == b""
+
+    (line,) = refusals(caplog)
+    assert line.startswith("401 GET /api/secure (Functions.")
+    assert "no key was sent; send the function key as the x-functions-key header or ?code=" in line
+
+
+async def test_a_wrong_key_is_logged_as_wrong_and_never_shown(
+    http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="localdev.host"):
+        async with http.get("/api/secure?code=not-the-key-123"):
+            pass
+
+    (line,) = refusals(caplog)
+    assert "the key sent is wrong" in line
+    assert "not-the-key-123" not in line and FUNCTION_KEY not in line
+
+
+async def test_an_admin_route_asks_for_the_master_key(
+    http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="localdev.host"):
+        async with http.get("/api/admin", headers={"x-functions-key": FUNCTION_KEY}):
+            pass
+
+    assert [line for line in refusals(caplog) if "send the master key" in line]
+
+
 async def test_function_key_in_header_is_accepted(http: aiohttp.ClientSession) -> None:
     async with http.get("/api/secure", headers={"x-functions-key": FUNCTION_KEY}) as response:
         assert response.status == 200

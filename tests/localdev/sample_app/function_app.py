@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,7 @@ def admin_only(req: func.HttpRequest) -> str:
 
 @app.route(route="boom", auth_level=func.AuthLevel.ANONYMOUS)
 def boom(req: func.HttpRequest) -> func.HttpResponse:
+    logging.getLogger("sample_app").warning("sample_app_about_to_fail")
     raise RuntimeError("the sample function failed on purpose")
 
 
