@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import azure.functions as func
 from azure.core.exceptions import AzureError
 
-from shared.delivery import status_checks
+from shared.delivery import status_checks, status_counts
 from shared.delivery.services import Services, get_services
 from shared.domain.outbound import ID_PATTERN
 from shared.domain.records import LogEvent, LogRecord
@@ -83,7 +83,12 @@ async def _status_callback(req: func.HttpRequest, params: FormParams) -> func.Ht
         error_message=params.first("ErrorMessage") or None,
     )
     services = await get_services()
-    writes = [services.log.add_callback(record_id, event, only_inbound)]
+    kind = "sms" if params.first("MessageStatus") or params.first("SmsStatus") else "call"
+    direction = "inbound" if only_inbound else "outbound"
+    writes = [
+        services.log.add_callback(record_id, event, only_inbound),
+        status_counts.count(services.stats, record_id, kind, direction, event),
+    ]
     if sid and not only_inbound:
         writes.append(_own_sid(services, sid, record_id))
     await asyncio.gather(*writes)

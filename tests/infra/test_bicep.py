@@ -123,6 +123,7 @@ def test_provisioned_settings_load_as_the_app_reads_them() -> None:
         "OUTBOUND_QUEUE": "outbound",
         "MESSAGE_LOG_TABLE": "MessageLog",
         "MESSAGE_INDEX_TABLE": "MessageIndex",
+        "MESSAGE_STATS_TABLE": "MessageStats",
         "OPT_OUT_TABLE": "OptOuts",
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": "resolved-from-key-vault",
@@ -264,6 +265,7 @@ def test_queues_and_tables_are_the_ones_the_app_uses_by_default() -> None:
     assert defaults["outboundQueueName"] == Settings.outbound_queue
     assert defaults["messageLogTableName"] == Settings.message_log_table
     assert defaults["messageIndexTableName"] == Settings.message_index_table
+    assert defaults["messageStatsTableName"] == Settings.message_stats_table
     assert defaults["optOutTableName"] == Settings.opt_out_table
     assert queue_names == {"outboundQueueName", "${outboundQueueName}-poison"}
 
