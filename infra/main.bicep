@@ -96,6 +96,17 @@ module monitoring 'app/monitoring.bicep' = {
   }
 }
 
+module workbook 'app/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    name: 'Twilio gateway (${environmentName})'
+    location: location
+    tags: tags
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+  }
+}
+
 module keyVault 'app/keyvault.bicep' = {
   name: 'keyVault'
   scope: rg
