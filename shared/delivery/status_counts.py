@@ -9,6 +9,7 @@ delivered SMS to three small rows, batched with those of other records of the sa
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
@@ -75,7 +76,7 @@ async def count(
     if status in (ACCEPTED, "received"):
         metrics.accepted(kind, direction)
     elif status == SENT.get(kind):
-        metrics.sent(kind, direction, seconds)
+        metrics.sent(kind, direction)
     if _final(kind, status):
         metrics.final(kind, direction, status, event.error_code, seconds)
     await stats.count(StatusCount(record_id, kind, direction, status, event.at, event.error_code))
@@ -90,8 +91,18 @@ class CountedLog(MessageLog):
         self.stats = stats
 
     async def create(self, record: LogRecord, event: LogEvent) -> LogRecord:
-        created = await super().create(record, event)
-        await count(self.stats, created.id, created.kind, created.direction, event)
+        """The count goes out with the insert, not after it: the API's accept waits for one
+        round trip, not two. A repeat of the id counts on the first one's row; an insert that
+        failed may leave its count (a client retrying with the same id counts once)."""
+        created, counted = await asyncio.gather(
+            super().create(record, event),
+            count(self.stats, record.id, record.kind, record.direction, event),
+            return_exceptions=True,
+        )
+        for outcome in (created, counted):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        assert isinstance(created, LogRecord)
         return created
 
     async def update(
@@ -102,6 +113,10 @@ class CountedLog(MessageLog):
     ) -> tuple[LogRecord, Change | None] | None:
         result = await super().update(record_id, decide, current)
         change = result[1] if result is not None else None
+        if result is not None and change is not None and change.summary.get("twilio_sid"):
+            record = result[0]
+            seconds = (change.event.at - record.created_at).total_seconds()
+            metrics.taken_by_twilio(record.kind, seconds)
         if result is not None and change is not None and "status" in change.summary:
             record = result[0]
             moved = LogEvent(record.status, change.event.source, change.event.at, record.error_code)

@@ -56,12 +56,15 @@ def accepted(kind: str, direction: str) -> None:
     )
 
 
-def sent(kind: str, direction: str, seconds: float | None) -> None:
-    _counter(SENT, "sends Twilio took").add(1, _attributes(kind, direction))
-    if seconds is not None:
-        _histogram(TIME_TO_SENT, "from accept to Twilio's sent").record(
-            max(seconds, 0.0), _attributes(kind, direction)
-        )
+def sent(kind: str, direction: str) -> None:
+    _counter(SENT, "SMS Twilio sent, calls Twilio queued").add(1, _attributes(kind, direction))
+
+
+def taken_by_twilio(kind: str, seconds: float) -> None:
+    """From the accept to Twilio's answer with the send's SID."""
+    _histogram(TIME_TO_SENT, "from accept to Twilio taking the send").record(
+        max(seconds, 0.0), _attributes(kind, "outbound")
+    )
 
 
 def final(

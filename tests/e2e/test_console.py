@@ -28,6 +28,8 @@ pytestmark = pytest.mark.e2e
 SCREENSHOTS = PROJECT_ROOT / ".localdev" / "screenshots"
 TO = "+15558675310"
 XSS_BODY = "<img src=x onerror=alert(1)>"
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
 
 
 def _chromium() -> str:
@@ -228,7 +230,7 @@ async def test_a_records_timeline_shows_its_statuses_in_order(
     stack: RunningStack, page: Page
 ) -> None:
     tag = f"timeline-{uuid.uuid4().hex[:8]}"
-    (record_id,) = await _send_tagged(stack, tag, 1, "undelivered")
+    (record_id,) = await _send_tagged(stack, tag, 1, "undelivered", traceparent=TRACEPARENT)
     await _open(page, stack)
     await _search(page, id=record_id)
     await _rows(page)
@@ -249,6 +251,7 @@ async def test_a_records_timeline_shows_its_statuses_in_order(
     assert times == sorted(times)
     assert await link.count() >= 1
     assert "Unreachable destination handset" in await page.inner_text("#timeline")
+    assert TRACE_ID in await page.inner_text("#record-fields")
     await _screenshot(page, "console-record")
 
 

@@ -10,10 +10,12 @@ from typing import Any
 import azure.functions as func
 import pytest
 
+from shared.platform import metrics
 from shared.storage.message_stats import StatusCount
 from tests.integration.conftest import Gateway
 from tests.integration.test_webhooks import call, sent_sms, status_callback
 from tests.support.app import user_function
+from tests.support.otel import in_memory_metrics
 from tests.support.requests import api_post
 
 pytestmark = pytest.mark.integration
@@ -127,3 +129,33 @@ async def test_days_before_1970_are_clamped_not_overflowed(gateway: Gateway) -> 
 
     assert status == 200
     assert body["since"] == body["until"] == date(1970, 1, 1).isoformat()
+
+
+async def test_a_delivered_sms_emits_its_metrics(gateway: Gateway) -> None:
+    reader = in_memory_metrics()
+    record_id = await sent_sms(gateway)
+    await call("twilio_status", status_callback(record_id, "undelivered", ErrorCode="30003"))
+
+    points = _points(reader)
+
+    assert points[metrics.ACCEPTED] >= 1
+    assert points[metrics.TIME_TO_SENT] >= 1
+    assert points[f"{metrics.FINAL} undelivered 30003"] >= 1
+
+
+def _points(reader: Any) -> dict[str, float]:
+    """Counter sums and histogram counts by name (finals also by status and code)."""
+    found: dict[str, float] = {}
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    value = getattr(point, "value", None)
+                    value = point.count if value is None else value
+                    name = metric.name
+                    if name == metrics.FINAL:
+                        attributes = point.attributes or {}
+                        name = f"{name} {attributes['status']} {attributes.get('error_code', '')}"
+                    found[name] = found.get(name, 0) + value
+    return found

@@ -29,7 +29,8 @@ def emitted() -> dict[str, list[dict[str, Any]]]:
 def emit_one_of_each() -> None:
     in_memory_metrics()
     metrics.accepted("sms", "outbound")
-    metrics.sent("sms", "outbound", 1.5)
+    metrics.sent("sms", "outbound")
+    metrics.taken_by_twilio("sms", 1.5)
     metrics.final("sms", "outbound", "delivered", None, 3.0)
     metrics.final("sms", "outbound", "undelivered", 30003, None)
 
