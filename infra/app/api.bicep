@@ -155,11 +155,13 @@ resource consoleAuth 'Microsoft.Web/sites/config@2024-04-01' = if (consoleEntraA
       unauthenticatedClientAction: 'RedirectToLoginPage'
       redirectToProvider: 'azureactivedirectory'
       excludedPaths: [
-        '/api/twilio'
-        '/api/twiml'
-        '/api/preview'
+        '/api/twilio/*'
+        '/api/twiml/*'
+        '/api/preview/*'
         '/api/messages'
+        '/api/messages/*'
         '/api/calls'
+        '/api/calls/*'
         '/api/openapi.json'
       ]
     }

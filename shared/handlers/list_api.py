@@ -206,32 +206,29 @@ def matches(record: LogRecord, kind: Kind, request: ListRequest) -> bool:
 
 
 async def _summaries(
-    read: Callable[[str], Awaitable[LogRecord | None]],
-    ids: list[str],
-    kind: Kind,
-    status: str | None,
+    read: Callable[[str], Awaitable[LogRecord | None]], ids: list[str], kind: Kind
 ) -> list[dict[str, Any]]:
     records: list[LogRecord | None] = await asyncio.gather(*(read(record_id) for record_id in ids))
-    return [
-        record.public_json()
-        for record in records
-        if record is not None
-        and record.kind == kind
-        and (status is None or record.status == status)
-    ]
+    return [record.public_json() for record in records if record and record.kind == kind]
 
 
 async def _by_status(
     services: Services, kind: Kind, request: ListRequest
 ) -> tuple[list[dict[str, Any]], Position | None]:
-    """Index pages until the page is full, the range ends or the read budget is spent."""
+    """Index pages until the page is full, the range ends or the read budget is spent.
+
+    The first batch is the page's size, and each next one twice the last (up to 100): a
+    common status fills its page at once, a rare one is reached in a few round trips.
+    """
     items: list[dict[str, Any]] = []
     position = request.start
     budget = MAX_SUMMARY_READS
+    batch = request.limit
     for _ in range(MAX_INDEX_PAGES):
         entries, after = await services.index.entries(
-            request.query, min(MAX_LIMIT, budget), position
+            request.query, min(batch, budget), position
         )
+        batch = min(2 * batch, MAX_LIMIT)
         budget -= len(entries)
         records = await asyncio.gather(*(services.log.get(entry.id) for entry in entries))
         for entry, record in zip(entries, records, strict=True):
@@ -273,7 +270,7 @@ async def _page(
     if request.status is not None:
         return await _by_status(services, kind, request)
     ids, position = await services.index.page(request.query, request.limit, request.start)
-    return await _summaries(services.log.get, ids, kind, None), position
+    return await _summaries(services.log.get, ids, kind), position
 
 
 async def list_records(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.e2e
 SCREENSHOTS = PROJECT_ROOT / ".localdev" / "screenshots"
 TO = "+15558675310"
 XSS_BODY = "<img src=x onerror=alert(1)>"
+FORMULA = "=HYPERLINK(\"http://example.invalid\",\"x\")"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
 
@@ -210,6 +211,8 @@ async def test_status_tab_finds_failed_records_among_delivered_ones(
 async def test_csv_holds_the_filtered_rows(stack: RunningStack, page: Page) -> None:
     tag = f"csv-{uuid.uuid4().hex[:8]}"
     ids = await _send_tagged(stack, tag, 3)
+    ids.append(await stack.send_sms(TO, FORMULA, tag=tag))
+    await stack.final("sms", ids[-1], {"delivered"})
     await _send_tagged(stack, f"other-{tag}", 1)
     await _open(page, stack)
     await _search(page, tag=tag)
@@ -224,6 +227,7 @@ async def test_csv_holds_the_filtered_rows(stack: RunningStack, page: Page) -> N
     assert [row["id"] for row in rows] == list(reversed(ids))
     assert {row["tag"] for row in rows} == {tag}
     assert {row["to"] for row in rows} == {"+1555***5310"}
+    assert rows[0]["body"] == "'" + FORMULA
 
 
 async def test_a_records_timeline_shows_its_statuses_in_order(
@@ -291,6 +295,16 @@ async def test_a_wrong_key_is_refused(stack: RunningStack, page: Page) -> None:
     assert await page.locator("#console").is_hidden()
     assert await page.evaluate("sessionStorage.length") == 0
     await _screenshot(page, "console-wrong-key")
+
+
+async def test_forget_key_clears_it_from_the_tab(stack: RunningStack, page: Page) -> None:
+    await _open(page, stack)
+    assert await page.evaluate("sessionStorage.length") == 1
+
+    await page.click("#forget")
+
+    assert await page.evaluate("sessionStorage.length") == 0
+    assert await page.locator("#login").is_visible()
 
 
 async def test_the_key_never_travels_in_a_url(stack: RunningStack, page: Page) -> None:
