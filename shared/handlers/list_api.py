@@ -225,9 +225,7 @@ async def _by_status(
     budget = MAX_SUMMARY_READS
     batch = request.limit
     for _ in range(MAX_INDEX_PAGES):
-        entries, after = await services.index.entries(
-            request.query, min(batch, budget), position
-        )
+        entries, after = await services.index.entries(request.query, min(batch, budget), position)
         batch = min(2 * batch, MAX_LIMIT)
         budget -= len(entries)
         records = await asyncio.gather(*(services.log.get(entry.id) for entry in entries))

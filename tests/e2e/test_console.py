@@ -28,7 +28,7 @@ pytestmark = pytest.mark.e2e
 SCREENSHOTS = PROJECT_ROOT / ".localdev" / "screenshots"
 TO = "+15558675310"
 XSS_BODY = "<img src=x onerror=alert(1)>"
-FORMULA = "=HYPERLINK(\"http://example.invalid\",\"x\")"
+FORMULA = '=HYPERLINK("http://example.invalid","x")'
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
 
