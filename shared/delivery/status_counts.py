@@ -44,7 +44,11 @@ COUNTED = frozenset(
 _GATEWAY_FINAL = frozenset({"rejected", "failed", "unknown", "withdrawn"})
 
 
-def is_counted(kind: str, status: str) -> bool:
+def is_counted(kind: str, status: str, direction: str = "outbound") -> bool:
+    """The statuses the console shows; an inbound call's first one (``ringing``) is its
+    arrival, counted as an inbound SMS's ``received`` is."""
+    if kind == "call" and status == "ringing":
+        return direction == "inbound"
     if status not in COUNTED:
         return False
     return status != "queued" or kind == "call"
@@ -70,10 +74,10 @@ async def count(
     """One status of one record: a statistics row (a repeat lands on the same row) and the
     metric, with the time since accept when the record is at hand."""
     status = event.status
-    if not is_counted(kind, status):
+    if not is_counted(kind, status, direction):
         return
     seconds = (event.at - created_at).total_seconds() if created_at is not None else None
-    if status in (ACCEPTED, "received"):
+    if status in (ACCEPTED, "received") or (kind == "call" and status == "ringing"):
         metrics.accepted(kind, direction)
     elif status == SENT.get(kind):
         metrics.sent(kind, direction)

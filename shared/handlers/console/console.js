@@ -123,7 +123,7 @@ function figures(counts, kind, direction) {
   f.within = sumWhere(counts, kind, direction, ["within_10s"]);
   const finished = f.delivered + f.failed + f.undelivered;
   f.failureRate = finished ? (f.failed + f.undelivered) / finished : null;
-  f.fastShare = f.delivered ? f.within / f.delivered : null;
+  f.fastShare = kind === "sms" && f.delivered ? f.within / f.delivered : null;
   return f;
 }
 
