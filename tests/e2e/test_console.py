@@ -315,3 +315,47 @@ async def test_the_key_never_travels_in_a_url(stack: RunningStack, page: Page) -
 
     assert urls
     assert not [url for url in urls if stack.function_key in url or "code=" in url]
+
+
+async def test_an_inbound_text_is_in_the_log_with_its_media_as_a_link(
+    stack: RunningStack, page: Page
+) -> None:
+    sender = f"+1555{uuid.uuid4().int % 10**7:07d}"
+    media = "https://api.twilio.com/media/ME1.jpg"
+    await stack.sim(
+        "POST",
+        "/_sim/inbound/sms",
+        json={
+            "url": f"{stack.base_url}/api/twilio/sms",
+            "from": sender,
+            "to": "+15005550006",
+            "body": "the photo",
+            "media_urls": [media],
+        },
+    )
+    await _open(page, stack)
+
+    await _search(page, direction="inbound", number=sender)
+    (record_id,) = await _rows(page)
+    await page.click(f"#records tr[data-id='{record_id}'] button")
+    await page.wait_for_selector("#record-fields dd")
+
+    assert record_id.startswith(("SM", "MM"))
+    assert await page.locator(f"#record-fields a[href='{media}']").count() == 1
+
+
+async def test_the_time_range_and_sid_filters_narrow_the_log(
+    stack: RunningStack, page: Page
+) -> None:
+    tag = f"range-{uuid.uuid4().hex[:8]}"
+    (record_id,) = await _send_tagged(stack, tag, 1)
+    sid = (await stack.record("sms", record_id))["twilio_sid"]
+    await _open(page, stack)
+
+    await _search(page, tag=tag, until="2000-01-01T00:00")
+    assert await _rows(page) == []
+    await _search(page, tag=tag, since="2999-01-01T00:00", until="")
+    assert await _rows(page) == []
+    assert "'since' is after 'until'" in await page.inner_text("#log-error")
+    await _search(page, tag="", since="", sid=sid)
+    assert await _rows(page) == [record_id]

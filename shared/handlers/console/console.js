@@ -258,9 +258,10 @@ async function search(continuation) {
     renderRecords();
   } catch (error) {
     if (error instanceof KeyRefused) throw error;
+    state.items = [];
+    state.continuation = null;
+    renderRecords();
     $("log-error").textContent = error.message;
-    state.renders += 1;
-    $("records").dataset.renders = String(state.renders);
   }
 }
 
@@ -285,7 +286,11 @@ function renderRecords() {
     );
     body.append(row);
   }
-  if (!state.items.length) body.append(el("tr")).append(el("td", "No records match.", { colspan: 8, class: "note" }));
+  if (!state.items.length) {
+    const empty = el("tr");
+    empty.append(el("td", "No records match.", { colspan: 8, class: "note" }));
+    body.append(empty);
+  }
   $("next-page").disabled = !state.continuation;
   state.renders += 1;
   $("records").dataset.renders = String(state.renders);
