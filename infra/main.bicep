@@ -40,6 +40,20 @@ param twilioApiKeySid string = ''
 @description('Secret of the Twilio API key. Stored in Key Vault.')
 param twilioApiKeySecret string = ''
 
+@description('Optional id of a Twilio shared key for webhook signatures (HMAC-SHA256), as Twilio names it in X-Twilio-Webhooks-Signature-Settings.')
+param twilioWebhookKeyId string = ''
+
+@secure()
+@description('Secret of that shared key. Stored in Key Vault.')
+param twilioWebhookKeySecret string = ''
+
+@description('Optional id of a second shared key, so that two are accepted during a rotation.')
+param twilioWebhookKeyId2 string = ''
+
+@secure()
+@description('Secret of the second shared key. Stored in Key Vault.')
+param twilioWebhookKeySecret2 string = ''
+
 @description('Default sender: a Twilio number in E.164, e.g. +15005550006.')
 param twilioFromNumber string = ''
 
@@ -116,6 +130,8 @@ module keyVault 'app/keyvault.bicep' = {
     tags: tags
     twilioAuthToken: twilioAuthToken
     twilioApiKeySecret: twilioApiKeySecret
+    twilioWebhookKeySecret: twilioWebhookKeySecret
+    twilioWebhookKeySecret2: twilioWebhookKeySecret2
   }
 }
 
@@ -152,6 +168,10 @@ module api 'app/api.bicep' = {
     twilioApiKeySid: twilioApiKeySid
     twilioFromNumber: twilioFromNumber
     twilioMessagingServiceSid: twilioMessagingServiceSid
+    twilioWebhookKeyId: twilioWebhookKeyId
+    twilioWebhookKeySecretUri: keyVault.outputs.twilioWebhookKeySecretUri
+    twilioWebhookKeyId2: twilioWebhookKeyId2
+    twilioWebhookKeySecret2Uri: keyVault.outputs.twilioWebhookKeySecret2Uri
     outboundQueueName: storage.outputs.outboundQueueName
     messageLogTableName: storage.outputs.messageLogTableName
     messageIndexTableName: storage.outputs.messageIndexTableName

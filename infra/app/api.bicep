@@ -28,6 +28,10 @@ param twilioApiKeySid string = ''
 param twilioApiKeySecretUri string = ''
 param twilioFromNumber string = ''
 param twilioMessagingServiceSid string = ''
+param twilioWebhookKeyId string = ''
+param twilioWebhookKeySecretUri string = ''
+param twilioWebhookKeyId2 string = ''
+param twilioWebhookKeySecret2Uri string = ''
 
 resource stg 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -119,6 +123,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     TWILIO_API_KEY_SECRET: empty(twilioApiKeySecretUri) ? '' : '@Microsoft.KeyVault(SecretUri=${twilioApiKeySecretUri})'
     TWILIO_FROM_NUMBER: twilioFromNumber
     TWILIO_MESSAGING_SERVICE_SID: twilioMessagingServiceSid
+    TWILIO_WEBHOOK_KEY_ID: twilioWebhookKeyId
+    TWILIO_WEBHOOK_KEY_SECRET: empty(twilioWebhookKeySecretUri) ? '' : '@Microsoft.KeyVault(SecretUri=${twilioWebhookKeySecretUri})'
+    TWILIO_WEBHOOK_KEY_ID_2: twilioWebhookKeyId2
+    TWILIO_WEBHOOK_KEY_SECRET_2: empty(twilioWebhookKeySecret2Uri) ? '' : '@Microsoft.KeyVault(SecretUri=${twilioWebhookKeySecret2Uri})'
     TWILIO_TIMEOUT_SECONDS: '10'
     TWILIO_VALIDATE_SIGNATURES: 'true'
     PUBLIC_BASE_URL: 'https://${functionApp.properties.defaultHostName}'

@@ -8,6 +8,12 @@ param twilioAuthToken string
 @secure()
 param twilioApiKeySecret string = ''
 
+@secure()
+param twilioWebhookKeySecret string = ''
+
+@secure()
+param twilioWebhookKeySecret2 string = ''
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
@@ -41,6 +47,24 @@ resource apiKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empt
   }
 }
 
+resource webhookKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(twilioWebhookKeySecret)) {
+  parent: vault
+  name: 'twilio-webhook-key-secret'
+  properties: {
+    value: twilioWebhookKeySecret
+  }
+}
+
+resource webhookKeySecret2 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(twilioWebhookKeySecret2)) {
+  parent: vault
+  name: 'twilio-webhook-key-secret-2'
+  properties: {
+    value: twilioWebhookKeySecret2
+  }
+}
+
 output name string = vault.name
 output twilioAuthTokenSecretUri string = authToken.properties.secretUri
 output twilioApiKeySecretUri string = empty(twilioApiKeySecret) ? '' : apiKeySecret.properties.secretUri
+output twilioWebhookKeySecretUri string = empty(twilioWebhookKeySecret) ? '' : webhookKeySecret.properties.secretUri
+output twilioWebhookKeySecret2Uri string = empty(twilioWebhookKeySecret2) ? '' : webhookKeySecret2.properties.secretUri

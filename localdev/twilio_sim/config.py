@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, cast
 
 MessageOutcome = Literal["delivered", "undelivered", "failed"]
@@ -43,10 +43,16 @@ class SimConfig:
     slow_seconds: float = 30.0
     seed: int | None = None
     http_timeout: float = 10.0
+    # Set together: every webhook is signed with this shared key and HMAC-SHA256, as when a
+    # webhook rule asks for it, and says so in X-Twilio-Webhooks-Signature-Settings.
+    webhook_key_id: str | None = None
+    webhook_key_secret: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if (self.api_key_sid is None) != (self.api_key_secret is None):
             raise ConfigError("TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET must be set together")
+        if (self.webhook_key_id is None) != (self.webhook_key_secret is None):
+            raise ConfigError("SIM_WEBHOOK_KEY_ID and SIM_WEBHOOK_KEY_SECRET must be set together")
         if self.message_outcome not in MESSAGE_OUTCOMES:
             raise ConfigError(f"SIM_MESSAGE_OUTCOME must be one of {', '.join(MESSAGE_OUTCOMES)}")
         if self.call_outcome not in CALL_OUTCOMES:
@@ -77,6 +83,8 @@ class SimConfig:
             slow_seconds=reader.seconds("SIM_SLOW_SECONDS", 30.0),
             seed=reader.optional_int("SIM_SEED"),
             http_timeout=reader.seconds("SIM_HTTP_TIMEOUT", 10.0),
+            webhook_key_id=reader.optional_text("SIM_WEBHOOK_KEY_ID"),
+            webhook_key_secret=reader.optional_text("SIM_WEBHOOK_KEY_SECRET"),
         )
 
 

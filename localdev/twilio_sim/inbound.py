@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import xml.etree.ElementTree as ET
 from typing import Any
+
+from twilio.request_validator import HMAC_SHA1, HMAC_SHA256
 
 from localdev.twilio_sim.lifecycle import TERMINAL_CALL_STATUSES, call_params
 from localdev.twilio_sim.resources import API_VERSION, new_sid, num_segments, rfc2822
@@ -18,7 +21,7 @@ from localdev.twilio_sim.store import (
 )
 from localdev.twilio_sim.twiml import DOCUMENT_PARSE_FAILURE, TwimlDocumentError, check_twiml
 from localdev.twilio_sim.validation import is_http_url
-from localdev.twilio_sim.webhooks import WebhookReply
+from localdev.twilio_sim.webhooks import Signing, WebhookReply
 
 
 class InboundSpecError(ValueError):
@@ -265,9 +268,44 @@ async def inbound_digits(state: SimState, payload: object) -> InboundRecord:
     return record
 
 
+def _signing(data: dict[str, Any]) -> Signing | None:
+    """``signing``: a shared key (``key_id``, ``secret``, ``algorithm``), else the default."""
+    spec = data.get("signing")
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise InboundSpecError("'signing' must be an object with key_id, secret and algorithm")
+    algorithm = str(spec.get("algorithm", HMAC_SHA256))
+    if algorithm not in (HMAC_SHA1, HMAC_SHA256):
+        raise InboundSpecError(f"'algorithm' must be {HMAC_SHA1} or {HMAC_SHA256}")
+    return Signing.shared_key(_text(spec, "key_id"), _text(spec, "secret"), algorithm)
+
+
+def _headers(data: dict[str, Any]) -> dict[str, str]:
+    headers = data.get("headers", {})
+    if not isinstance(headers, dict):
+        raise InboundSpecError("'headers' must be an object of strings")
+    return {str(name): str(value) for name, value in headers.items()}
+
+
+def _json_body(data: dict[str, Any]) -> str | None:
+    if "json" not in data:
+        return None
+    return json.dumps(data["json"])
+
+
 async def generic_webhook(state: SimState, payload: object) -> InboundRecord:
+    """Any signed request: form ``params`` or a ``json`` body, extra ``headers``, and a
+    ``signing`` other than the simulator's own (to play a webhook rule's shared key)."""
     data = _object(payload)
     url = _url(data)
-    reply = await state.webhooks.request(url, _method(data), _extra(data))
+    reply = await state.webhooks.request(
+        url,
+        _method(data),
+        _extra(data),
+        json_body=_json_body(data),
+        headers=_headers(data),
+        signing=_signing(data),
+    )
     sid = reply.params.get("CallSid") or reply.params.get("MessageSid")
     return _record(state, "webhook", reply, sid)

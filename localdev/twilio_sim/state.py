@@ -13,7 +13,7 @@ from localdev.twilio_sim.config import CALL_OUTCOMES, MESSAGE_OUTCOMES, SimConfi
 from localdev.twilio_sim.faults import FaultInjector, rules_from_config
 from localdev.twilio_sim.store import SimStore
 from localdev.twilio_sim.tasks import BackgroundTasks
-from localdev.twilio_sim.webhooks import WebhookClient
+from localdev.twilio_sim.webhooks import Signing, WebhookClient
 
 
 class BehaviourSpecError(ValueError):
@@ -92,7 +92,12 @@ class SimState:
     def webhooks(self) -> WebhookClient:
         if self._session is None:
             raise RuntimeError("the simulator's HTTP session is not open; is the app running?")
-        return WebhookClient(self._session, self.config.auth_token)
+        config = self.config
+        if config.webhook_key_id is not None and config.webhook_key_secret is not None:
+            signing = Signing.shared_key(config.webhook_key_id, config.webhook_key_secret)
+        else:
+            signing = Signing(config.auth_token)
+        return WebhookClient(self._session, signing)
 
     async def reset(self) -> None:
         await self.tasks.cancel_all()

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import encode_basic_auth, web
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import (
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    get_signature_algorithm,
+)
 from twilio.rest import Client
 
 from localdev.aiohttp_server import AiohttpServer
@@ -26,6 +30,8 @@ class ReceivedRequest:
     params: dict[str, str]
     signature: str | None
     signature_valid: bool
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
 
 
 @dataclass(frozen=True)
@@ -40,12 +46,15 @@ class WebhookReceiver(AiohttpServer):
 
     what = "receiver"
 
-    def __init__(self, auth_token: str, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, auth_token: str, host: str = "127.0.0.1", shared_keys: dict[str, str] | None = None
+    ) -> None:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         super().__init__(app, host=host, shutdown_timeout=1.0)
         self.requests: list[ReceivedRequest] = []
-        self._validator = RequestValidator(auth_token)
+        self._auth_token = auth_token
+        self._shared_keys = shared_keys or {}
         self._replies: dict[str, CannedReply] = {}
         self._arrived = asyncio.Condition()
 
@@ -69,11 +78,13 @@ class WebhookReceiver(AiohttpServer):
         return self.received(path)
 
     async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.text()
         form = await request.post() if request.method == "POST" else {}
         params = {key: str(value) for key, value in form.items()}
         signature = request.headers.get("X-Twilio-Signature")
         url = str(request.url)
-        valid = signature is not None and bool(self._validator.validate(url, params, signature))
+        signed: dict[str, str] | str = body if "bodySHA256" in request.query else params
+        valid = signature is not None and self._valid(request, url, signed, signature)
         received = ReceivedRequest(
             path=request.path,
             method=request.method,
@@ -81,6 +92,8 @@ class WebhookReceiver(AiohttpServer):
             params=params if request.method == "POST" else dict(request.query),
             signature=signature,
             signature_valid=valid,
+            headers=dict(request.headers),
+            body=body,
         )
         async with self._arrived:
             self.requests.append(received)
@@ -89,6 +102,21 @@ class WebhookReceiver(AiohttpServer):
         return web.Response(
             status=canned.status, text=canned.body, content_type=canned.content_type
         )
+
+    def _valid(
+        self, request: web.Request, url: str, signed: dict[str, str] | str, signature: str
+    ) -> bool:
+        """With the auth token, or with the shared key the settings header names."""
+        signature_settings = request.headers.get(SIGNATURE_SETTINGS_HEADER, "")
+        secret: str | None = self._auth_token
+        if signature_settings:
+            named = [part.strip().partition("=") for part in signature_settings.split(",")]
+            key_id = next((value for name, _, value in named if name == "key"), "")
+            secret = self._shared_keys.get(key_id)
+        if secret is None:
+            return False
+        algorithm = get_signature_algorithm(signature_settings)
+        return bool(RequestValidator(secret).validate(url, signed, signature, algorithm=algorithm))
 
 
 class HeaderAuthTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]

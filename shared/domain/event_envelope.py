@@ -11,11 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from typing import Any
 
 from shared.domain.outbound import ID_PATTERN
 from shared.platform.errors import InvalidRequestError
+from shared.platform.json_text import InvalidJsonError, parse_json
 
 # Fields that only an envelope carries (a request document has none of them).
 _EVENT_GRID = frozenset({"eventType", "eventTime", "dataVersion"})
@@ -29,19 +29,27 @@ def is_envelope(document: object) -> bool:
 
 def _data(envelope: dict[str, Any]) -> Any:
     if "data_base64" in envelope and "data" not in envelope:
-        try:
-            return json.loads(base64.b64decode(str(envelope["data_base64"]), validate=True))
-        except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
+        encoded = envelope["data_base64"]
+        if not (isinstance(encoded, str) and encoded.isascii()):
             raise InvalidRequestError(
-                "invalid_event_data", "the event's data_base64 is not base64 of JSON", "data"
+                "invalid_event_data", "the event's data_base64 must be base64 text", "data_base64"
+            )
+        try:
+            return parse_json(base64.b64decode(encoded, validate=True))
+        except (binascii.Error, ValueError) as exc:
+            why = exc if isinstance(exc, InvalidJsonError) else "not base64"
+            raise InvalidRequestError(
+                "invalid_event_data",
+                f"the event's data_base64 is not base64 of JSON: {why}",
+                "data_base64",
             ) from None
     data = envelope.get("data")
     if isinstance(data, str):
         try:
-            return json.loads(data)
-        except json.JSONDecodeError:
+            return parse_json(data)
+        except InvalidJsonError as exc:
             raise InvalidRequestError(
-                "invalid_event_data", "the event's data is a string but not JSON", "data"
+                "invalid_event_data", f"the event's data is a string but {exc}", "data"
             ) from None
     if not isinstance(data, dict):
         raise InvalidRequestError(
@@ -51,13 +59,22 @@ def _data(envelope: dict[str, Any]) -> Any:
 
 
 def event_default_id(event_id: object) -> str | None:
-    """The event id as a request id; one that breaks the id rule is hashed, still stable."""
+    """The event id as a request id; one that breaks the id rule is hashed, still stable.
+
+    An id that is not Unicode text (a lone surrogate) could not be stored or hashed the
+    same way twice, so it is refused rather than guessed at.
+    """
     if not isinstance(event_id, str) or not event_id:
         return None
-    if ID_PATTERN.match(event_id):
+    if ID_PATTERN.fullmatch(event_id):
         return event_id
-    digest = hashlib.sha256(event_id.encode("utf-8")).hexdigest()
-    return _EVENT_ID_PREFIX + digest[:40]
+    try:
+        encoded = event_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequestError(
+            "invalid_event_id", "the event's id is not valid Unicode text", "id"
+        ) from None
+    return _EVENT_ID_PREFIX + hashlib.sha256(encoded).hexdigest()[:40]
 
 
 def unwrap(document: object) -> tuple[object, str | None]:

@@ -294,7 +294,7 @@ def _speech(data: dict[str, Any], saying: bool) -> dict[str, str | None]:
         if value is not None and not rules[name].fullmatch(value):
             raise InvalidRequestError(
                 f"invalid_{name}",
-                f"'{name}' must look like {examples[name]!r}, got {value!r}",
+                f"'{name}' must look like {examples[name]!r}, got {shown(value)}",
                 name,
             )
         speech[name] = value

@@ -20,6 +20,10 @@ WITHDRAWN = "withdrawn"
 UNKNOWN = "unknown"
 
 TERMINAL_RANK = 100
+# Final statuses do not replace one another (the first one recorded stays), with one
+# exception: ``read`` (WhatsApp, RCS) is news after ``delivered``, so it ranks above every
+# other final status and nothing replaces it.
+READ_RANK = TERMINAL_RANK + 1
 
 _GATEWAY_TERMINAL = {REJECTED, FAILED, WITHDRAWN, UNKNOWN}
 _GATEWAY_RANKS: dict[Kind, dict[str, int]] = {
@@ -39,7 +43,7 @@ _TWILIO_RANKS: dict[Kind, dict[str, int]] = {
         "delivered": TERMINAL_RANK,
         "undelivered": TERMINAL_RANK,
         "failed": TERMINAL_RANK,
-        "read": TERMINAL_RANK,
+        "read": READ_RANK,
         "canceled": TERMINAL_RANK,
         "partially_delivered": TERMINAL_RANK,
     },

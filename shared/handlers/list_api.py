@@ -27,7 +27,7 @@ from shared.delivery.services import Services, get_services
 from shared.domain.outbound import ID_PATTERN, MAX_TAG
 from shared.domain.records import LogRecord, utcnow
 from shared.domain.status import Kind, UnknownStatusError, gateway_rank, twilio_rank
-from shared.platform.errors import MisconfiguredError
+from shared.platform.errors import MisconfiguredError, shown
 from shared.platform.http import HttpError, json_response, misconfigured
 from shared.platform.settings import E164
 from shared.storage.message_index import (
@@ -117,7 +117,7 @@ def _status(kind: Kind, params: dict[str, str]) -> str | None:
         except UnknownStatusError:
             continue
         return status
-    raise _invalid("status", f"{status!r} is not a status of a {kind}")
+    raise _invalid("status", f"{shown(status)} is not a status of a {kind}")
 
 
 def _tag(params: dict[str, str]) -> str | None:
@@ -157,7 +157,7 @@ def parse_list_request(kind: Kind, params: dict[str, str], now: datetime) -> Lis
         raise HttpError(
             400,
             "unknown_parameter",
-            f"unknown parameter {unknown[0]!r}; use {', '.join(_PARAMETERS)}",
+            f"unknown parameter {shown(unknown[0])}; use {', '.join(_PARAMETERS)}",
             unknown[0],
         )
     direction = params.get("direction")
@@ -171,8 +171,12 @@ def parse_list_request(kind: Kind, params: dict[str, str], now: datetime) -> Lis
     if "continuation" in params:
         try:
             start = Position.from_token(params["continuation"])
-        except InvalidContinuationError:
-            raise _invalid("continuation", "'continuation' is not a token from this API") from None
+            start.check_within(since, until)
+        except InvalidContinuationError as exc:
+            raise _invalid(
+                "continuation",
+                f"'continuation' is not a token this API gave for this since/until: {exc}",
+            ) from None
     query = IndexQuery(kind, since, until, direction, _number(params), _tag(params))
     return ListRequest(
         query,
@@ -184,10 +188,15 @@ def parse_list_request(kind: Kind, params: dict[str, str], now: datetime) -> Lis
     )
 
 
-def _next_link(kind: Kind, params: dict[str, str], position: Position | None) -> str | None:
+def _next_link(
+    kind: Kind, params: dict[str, str], query: IndexQuery, position: Position | None
+) -> str | None:
+    """The same request one page on, its window pinned: a token is only valid inside the
+    since/until it was handed out for, and a default window would move with the clock."""
     if position is None:
         return None
     kept = {key: value for key, value in params.items() if key not in ("code", "continuation")}
+    kept["since"], kept["until"] = query.since.isoformat(), query.until.isoformat()
     kept["continuation"] = position.token()
     return f"/api/{_COLLECTION[kind]}?{urlencode(kept)}"
 
@@ -290,6 +299,6 @@ async def list_records(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
         {
             "items": items,
             "continuation": position.token() if position else None,
-            "next": _next_link(kind, params, position),
+            "next": _next_link(kind, params, request.query, position),
         }
     )

@@ -23,7 +23,7 @@ from shared.domain.records import LogRecord
 from shared.domain.status import ACCEPTED, KINDS, REJECTED, WITHDRAWN, Kind
 from shared.domain.transitions import new_outbound_record, revive, withdraw
 from shared.platform import logs
-from shared.platform.errors import InvalidRequestError, MisconfiguredError
+from shared.platform.errors import InvalidRequestError, MisconfiguredError, shown
 from shared.platform.http import HttpError, json_response, misconfigured, read_json
 from shared.platform.tracing import stamped
 from shared.storage.message_log import RecordExistsError
@@ -213,7 +213,7 @@ def _readable_as(record: LogRecord, kind: Kind) -> bool:
 async def read_status(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
     """``GET /api/messages/{id}`` and ``GET /api/calls/{id}``: the summary and its history."""
     record_id = req.route_params.get("id", "")
-    not_found = HttpError(404, "not_found", f"no {kind} with id {record_id!r}", "id")
+    not_found = HttpError(404, "not_found", f"no {kind} with id {shown(record_id)}", "id")
     if not ID_PATTERN.fullmatch(record_id):
         return not_found.response()
     try:

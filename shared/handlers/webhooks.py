@@ -25,10 +25,15 @@ from shared.platform import logs
 from shared.platform.errors import MisconfiguredError
 from shared.platform.http import FormParams, forbidden, form_params, misconfigured, twiml_response
 from shared.platform.settings import Group, get_settings
-from shared.storage.message_log import RecordExistsError
+from shared.storage.message_log import RecordExistsError, callback_key
 from shared.storage.opt_outs import keyword_of
 from shared.twilio import twiml
 from shared.twilio.signatures import refusal
+
+# What one callback row may hold of Twilio's values: a row stays small whatever was sent.
+MAX_STATUS_CHARS = 40
+MAX_SID_CHARS = 64
+MAX_ERROR_MESSAGE_CHARS = 500
 
 Handler = Callable[[func.HttpRequest, FormParams], Awaitable[func.HttpResponse]]
 
@@ -76,23 +81,24 @@ async def _status_callback(req: func.HttpRequest, params: FormParams) -> func.Ht
     if not is_twilio_status(status):
         logs.warning("status_callback_unknown_status", id=record_id, status=status)
     event = LogEvent(
-        status,
+        status[:MAX_STATUS_CHARS],
         TWILIO,
-        twilio_sid=sid or None,
+        twilio_sid=sid[:MAX_SID_CHARS] or None,
         error_code=_int(params.first("ErrorCode")),
-        error_message=params.first("ErrorMessage") or None,
+        error_message=params.first("ErrorMessage")[:MAX_ERROR_MESSAGE_CHARS] or None,
     )
     services = await get_services()
     kind = "sms" if params.first("MessageStatus") or params.first("SmsStatus") else "call"
     direction = "inbound" if only_inbound else "outbound"
-    writes = [
-        services.log.add_callback(record_id, event, only_inbound),
-        status_counts.count(services.stats, record_id, kind, direction, event),
-    ]
+    added = services.log.add_callback(record_id, event, only_inbound, callback_key(params))
+    counted = status_counts.count(services.stats, record_id, kind, direction, event)
     if sid and not only_inbound:
-        writes.append(_own_sid(services, sid, record_id))
-    await asyncio.gather(*writes)
-    logs.info("status_callback", id=record_id, status=status)
+        created, _, _ = await asyncio.gather(added, counted, _own_sid(services, sid, record_id))
+    else:
+        created, _ = await asyncio.gather(added, counted)
+    logs.info(
+        "status_callback" if created else "status_callback_repeated", id=record_id, status=status
+    )
     return twiml_response(twiml.empty_messaging())
 
 
@@ -106,7 +112,9 @@ async def _log_inbound(services: Services, entry: tuple[LogRecord, LogEvent]) ->
     """True when this webhook logged the record first (a redirect posts the call again).
 
     The record and its index row are independent writes and go out together; an index row
-    whose record could not be written is skipped by the lists.
+    whose record could not be written is skipped by the lists. The row's key holds this
+    webhook's time, so a repeat (Twilio's retry, a menu's redirect) takes its row back: one
+    more request for a repeat, none for the first webhook.
     """
     record, event = entry
     created, _ = await asyncio.gather(
@@ -114,6 +122,7 @@ async def _log_inbound(services: Services, entry: tuple[LogRecord, LogEvent]) ->
     )
     if isinstance(created, RecordExistsError):
         logs.info("inbound_repeated", id=record.id)
+        await services.index.remove(record)
         return False
     if isinstance(created, BaseException):
         raise created

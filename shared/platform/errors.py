@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.platform.logs import mask_numbers_in
+
 SHOWN_CHARS = 40
 
 
@@ -30,9 +32,11 @@ class InvalidRequestError(ValueError):
 
 
 def shown(value: object) -> str:
-    """A value quoted for an error message: escaped (lone surrogates too) and cut short, so
-    the message can be logged, stored and sent back whatever the input was."""
-    text = ascii(value) if isinstance(value, str) else type(value).__name__
+    """A value quoted for an error message: phone numbers masked, then escaped (lone
+    surrogates too) and cut short, so the message can be logged, stored and sent back
+    whatever the input was. Masking comes first: once escaped, ``\\u0665`` or ``\\uff17``
+    no longer read as digits, and the log's masking would let them through."""
+    text = ascii(mask_numbers_in(value)) if isinstance(value, str) else type(value).__name__
     return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
 
 

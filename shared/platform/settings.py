@@ -11,7 +11,6 @@ must not stop text messages from going out.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -26,6 +25,7 @@ from shared.platform.errors import (
     MisconfiguredError,
     MissingSettingError,
 )
+from shared.platform.json_text import InvalidJsonError, parse_json
 from shared.platform.storage_connection import StorageConnection, load_storage_connection
 
 # Whole string, ASCII digits: $ would accept a trailing newline and \d any script's digits.
@@ -92,6 +92,7 @@ class Settings:
     voice_goodbye: str | None = None
     message_index_table: str = "MessageIndex"
     message_stats_table: str = "MessageStats"
+    webhook_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
     problems: Mapping[str, MissingSettingError | InvalidSettingError] = field(default_factory=dict)
 
     def require(self, *groups: Group) -> None:
@@ -192,9 +193,9 @@ def _menu(env: Mapping[str, str]) -> dict[str, MenuOption]:
     if raw is None:
         return {}
     try:
-        parsed = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidSettingError("VOICE_MENU", f"not JSON: {exc.msg}") from None
+        parsed = parse_json(raw)
+    except InvalidJsonError as exc:
+        raise InvalidSettingError("VOICE_MENU", str(exc)) from None
     if not isinstance(parsed, dict):
         raise InvalidSettingError("VOICE_MENU", 'expected an object like {"1": {"say": "..."}}')
     menu: dict[str, MenuOption] = {}
@@ -254,6 +255,36 @@ def _is_local(url: str | None) -> bool:
     return url is not None and urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
 
 
+# Twilio's shared keys for webhook signatures: up to two at once, so a key can be rotated
+# without a moment in which Twilio signs with a key the gateway does not hold.
+WEBHOOK_KEY_SETTINGS = (
+    ("TWILIO_WEBHOOK_KEY_ID", "TWILIO_WEBHOOK_KEY_SECRET"),
+    ("TWILIO_WEBHOOK_KEY_ID_2", "TWILIO_WEBHOOK_KEY_SECRET_2"),
+)
+# Printable ASCII with no separator of the X-Twilio-Webhooks-Signature-Settings header.
+_KEY_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}\Z")
+
+
+def _webhook_keys(env: Mapping[str, str]) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for id_name, secret_name in WEBHOOK_KEY_SETTINGS:
+        key_id, secret = _text(env, id_name), _text(env, secret_name)
+        if key_id is None and secret is None:
+            continue
+        if key_id is None:
+            raise MissingSettingError(id_name, f"{secret_name} is set, so its key id is needed")
+        if secret is None:
+            raise MissingSettingError(secret_name, f"{id_name} is set, so its secret is needed")
+        if not _KEY_ID.fullmatch(key_id):
+            raise InvalidSettingError(
+                id_name, "expected the key id Twilio shows, like webhooks_sharedkey_..."
+            )
+        if key_id in keys:
+            raise InvalidSettingError(id_name, "the same key id is set twice")
+        keys[key_id] = secret
+    return keys
+
+
 def _storage(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         "storage_connection": load_storage_connection(env),
@@ -283,6 +314,7 @@ def _twilio(env: Mapping[str, str]) -> dict[str, Any]:
         "send_lease_seconds": _lease(env, twilio_timeout),
         "status_check_seconds": _number(env, "STATUS_CHECK_SECONDS", 60.0),
         "sms_auto_reply": _text(env, "SMS_AUTO_REPLY"),
+        "webhook_keys": _webhook_keys(env),
     }
 
 

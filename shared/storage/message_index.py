@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +28,7 @@ from azure.data.tables.aio import TableClient
 from shared.domain.records import LogRecord
 from shared.platform import logs
 from shared.platform.group_commit import GroupCommit
+from shared.platform.json_text import InvalidJsonError, parse_json
 from shared.storage.message_log import NO_ECHO
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -36,8 +38,15 @@ DAYS_PER_PAGE = 31
 MAX_ROWS_PER_BATCH = 100
 
 
+# The shapes this index writes: a token is base64url of {"d": <day>, "r": <row key>|null}.
+MAX_TOKEN_CHARS = 200
+_TOKEN = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_TOKEN_CHARS}}}\Z")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_ROW_KEY = re.compile(r"([0-9]{17})-[A-Za-z0-9_-]{1,64}\Z")
+
+
 class InvalidContinuationError(ValueError):
-    """A continuation token this index did not hand out."""
+    """A continuation token this index did not hand out; the message says which rule."""
 
 
 @dataclass(frozen=True)
@@ -65,15 +74,43 @@ class Position:
 
     @classmethod
     def from_token(cls, token: str) -> Position:
+        """Only the shapes ``token`` writes: whatever else arrives is a named refusal, never
+        an exception from the decoder or, later, from the Tables SDK encoding the filter."""
+        if not _TOKEN.fullmatch(token):
+            raise InvalidContinuationError(
+                f"a token is up to {MAX_TOKEN_CHARS} base64url characters"
+            )
         try:
-            padded = token + "=" * (-len(token) % 4)
-            data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-            day, after = date.fromisoformat(data["d"]), data["r"]
-        except (binascii.Error, UnicodeError, ValueError, KeyError, TypeError):
-            raise InvalidContinuationError(token) from None
-        if after is not None and not isinstance(after, str):
-            raise InvalidContinuationError(token)
-        return cls(day, after)
+            data = parse_json(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        except (binascii.Error, ValueError, InvalidJsonError):
+            raise InvalidContinuationError("the token is not base64url of JSON") from None
+        if not isinstance(data, dict) or set(data) != {"d", "r"}:
+            raise InvalidContinuationError("the token does not hold a day and a row")
+        day, after = data["d"], data["r"]
+        if not (isinstance(day, str) and _DAY.fullmatch(day)):
+            raise InvalidContinuationError("the token's day is not a date like 2026-11-26")
+        try:
+            parsed_day = date.fromisoformat(day)
+        except ValueError:
+            raise InvalidContinuationError("the token's day is not a date") from None
+        if after is not None and not (isinstance(after, str) and _ROW_KEY.fullmatch(after)):
+            raise InvalidContinuationError("the token's row is not a row of this index")
+        return cls(parsed_day, after)
+
+    def check_within(self, since: datetime, until: datetime) -> None:
+        """A token belongs to the range it was handed out for: its day and its row's time
+        lie inside [since, until], so a page never walks days the request did not ask for."""
+        if not since.astimezone(UTC).date() <= self.day <= until.astimezone(UTC).date():
+            raise InvalidContinuationError("the token's day is outside 'since' to 'until'")
+        if self.after_row is None:
+            return
+        match = _ROW_KEY.fullmatch(self.after_row)
+        assert match is not None
+        inverted = int(match.group(1))
+        at = _EPOCH + timedelta(microseconds=_INVERT_FROM - inverted)
+        in_range = _inverted(until.astimezone(UTC)) <= inverted <= _inverted(since.astimezone(UTC))
+        if not in_range or at.date() != self.day:
+            raise InvalidContinuationError("the token's row is outside its day or the range")
 
 
 @dataclass(frozen=True)
@@ -127,6 +164,15 @@ class MessageIndex:
         already accepted.
         """
         await self._batch.add(index_entity(record))
+
+    async def remove(self, record: LogRecord) -> None:
+        """Takes back the row ``add`` wrote for this very record object (same creation time):
+        for a repeat whose record was already there, so that it is not listed twice."""
+        row = index_entity(record)
+        try:
+            await self._table.delete_entity(row["PartitionKey"], row["RowKey"])
+        except AzureError as exc:
+            logs.error("index_row_not_removed", id=record.id, error=type(exc).__name__)
 
     async def _insert(self, rows: list[dict[str, Any]]) -> None:
         partitions: dict[str, list[dict[str, Any]]] = {}

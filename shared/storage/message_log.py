@@ -12,10 +12,17 @@ is an event row marked to be folded, inserted without a read. Every read of the 
 folds those rows into the summary with the same forward-only rule the writers use, so a
 reader never sees a status older than the newest callback, and the next guarded write of the
 summary stores the folded status.
+
+A callback row's key is a digest of everything Twilio signed (SID, status, parameters): a
+signature has no nonce, so a captured callback can be replayed at will, and a replay (or
+Twilio's own retry) then collides with the first row and adds nothing. A record holds at
+most one row per distinct callback Twilio sent for it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -42,6 +49,7 @@ from shared.domain.records import (
 )
 
 EVENT_PREFIX = "event-"
+CALLBACK_PREFIX = EVENT_PREFIX + "cb-"
 MAX_WRITE_ATTEMPTS = 8
 # Inserts answer with the ETag alone, not the entity echoed back for the SDK to parse.
 NO_ECHO = "return-no-content"
@@ -59,8 +67,16 @@ class ConcurrentUpdateError(Exception):
     """Other writers kept changing the record; the caller may retry later."""
 
 
-def _event_entity(record_id: str, event: LogEvent) -> dict[str, Any]:
-    row = f"{EVENT_PREFIX}{time.time_ns():020d}-{secrets.token_hex(3)}"
+def callback_key(params: Mapping[str, Sequence[str]]) -> str:
+    """The same digest for the same signed parameters, whatever their order."""
+    canonical = json.dumps(
+        sorted((name, sorted(values)) for name, values in params.items()), ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def _event_entity(record_id: str, event: LogEvent, row: str | None = None) -> dict[str, Any]:
+    row = row or f"{EVENT_PREFIX}{time.time_ns():020d}-{secrets.token_hex(3)}"
     entity: dict[str, Any] = {"PartitionKey": record_id, "RowKey": row}
     entity.update({key: value for key, value in vars(event).items() if value is not None})
     return entity
@@ -88,6 +104,8 @@ def from_rows(
                 to_fold.append((event, entity[FOLD_PROPERTY] == FOLD_INBOUND))
     if record is None:
         return None
+    # Callback rows are keyed by digest, not time: they are folded in the order they came.
+    to_fold.sort(key=lambda pair: pair[0].at)
     for event, inbound_only in to_fold:
         record = fold(record, event, inbound_only)
     return record, rows
@@ -145,14 +163,22 @@ class MessageLog:
             _event_entity(record_id, event), response_preference=NO_ECHO
         )
 
-    async def add_callback(self, record_id: str, event: LogEvent, inbound_only: bool) -> None:
+    async def add_callback(
+        self, record_id: str, event: LogEvent, inbound_only: bool, key: str
+    ) -> bool:
         """Twilio's news, written without a read: readers fold it into the summary.
 
-        A callback for an id the log does not hold leaves a row that no read ever shows.
+        ``key`` (``callback_key``) names the callback: False when that row is already
+        there, a repeat that costs one refused insert and leaves the record as it was. A
+        callback for an id the log does not hold leaves a row that no read ever shows.
         """
-        entity = _event_entity(record_id, event)
+        entity = _event_entity(record_id, event, CALLBACK_PREFIX + key)
         entity[FOLD_PROPERTY] = FOLD_INBOUND if inbound_only else FOLD_ANY
-        await self._table.create_entity(entity, response_preference=NO_ECHO)
+        try:
+            await self._table.create_entity(entity, response_preference=NO_ECHO)
+        except ResourceExistsError:
+            return False
+        return True
 
     async def update(
         self,

@@ -25,6 +25,9 @@ ACCOUNT_SID = "AC" + "e" * 32
 AUTH_TOKEN = "e2e-auth-token"
 FUNCTION_KEY = "e2e-function-key"
 FROM_NUMBER = "+15005550006"
+# Two shared keys at once, as during a rotation: Twilio may sign with either.
+OLD_KEY = ("webhooks_sharedkey_e2e_old", "e2e-old-secret")
+NEW_KEY = ("webhooks_sharedkey_e2e_new", "e2e-new-secret")
 MAX_DEQUEUE_COUNT = 3
 POLL_SECONDS = 0.2
 PATIENCE_SECONDS = 45.0
@@ -108,6 +111,10 @@ def stack_processes(
         "SEND_LEASE_SECONDS": "7",
         "STATUS_CHECK_SECONDS": "1",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{host_port}",
+        "TWILIO_WEBHOOK_KEY_ID": OLD_KEY[0],
+        "TWILIO_WEBHOOK_KEY_SECRET": OLD_KEY[1],
+        "TWILIO_WEBHOOK_KEY_ID_2": NEW_KEY[0],
+        "TWILIO_WEBHOOK_KEY_SECRET_2": NEW_KEY[1],
         "SMS_AUTO_REPLY": "Thanks, we got your message.",
         "VOICE_GREETING": "Hello from the gateway.",
         **_example_menu(),

@@ -11,6 +11,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -126,6 +127,49 @@ async def test_bad_api_request_is_refused_naming_its_rule(stack: RunningStack, n
     assert not await simulator_saw(stack, to)
 
 
+def token_of(document: object) -> str:
+    raw = json.dumps(document).encode("utf-8", "surrogatepass")
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def continuation_cases() -> dict[str, str]:
+    today = datetime.now(UTC).date().isoformat()
+    return {
+        "deep_nesting": base64.urlsafe_b64encode(b"[" * 1500).decode(),
+        "lone_surrogate_in_row": token_of({"d": today, "r": "\ud800"}),
+        "far_future_day": token_of({"d": "2999-12-31", "r": None}),
+        "day_before_since": token_of({"d": "2000-01-01", "r": None}),
+        "row_of_another_shape": token_of({"d": today, "r": "0-x"}),
+        "not_base64url": "%%%",
+    }
+
+
+@pytest.mark.parametrize("name", list(continuation_cases()))
+async def test_hostile_continuation_token_is_a_named_400(stack: RunningStack, name: str) -> None:
+    token = continuation_cases()[name]
+
+    status, body = await stack.api("GET", "/api/messages", params={"continuation": token})
+
+    assert status == 400, body
+    assert (body["error"]["code"], body["error"]["field"]) == (
+        "invalid_continuation",
+        "continuation",
+    )
+
+
+async def test_continuation_of_a_real_page_is_taken(stack: RunningStack) -> None:
+    to = number()
+    for _ in range(2):
+        await stack.send_sms(to)
+
+    _, first = await stack.api("GET", "/api/messages", params={"number": to, "limit": "1"})
+    status, second = await stack.api("GET", first["next"])
+
+    assert status == 200, second
+    assert len(second["items"]) == 1 and second["items"][0]["id"] != first["items"][0]["id"]
+    assert "since=" in first["next"] and "until=" in first["next"]
+
+
 async def test_largest_valid_request_is_accepted_not_refused_by_storage(
     stack: RunningStack,
 ) -> None:
@@ -149,6 +193,22 @@ class QueueCase:
 
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
+
+
+def event_grid(data: object, event_id: str) -> dict[str, object]:
+    return {
+        "id": event_id,
+        "subject": "orders/1",
+        "eventType": "Contoso.Order.Shipped",
+        "eventTime": "2026-11-26T20:00:00Z",
+        "dataVersion": "1.0",
+        "data": data,
+    }
+
+
+def cloud_event_base64(data_base64: str, event_id: str) -> dict[str, object]:
+    return {"specversion": "1.0", "id": event_id, "source": "/s", "type": "t",
+            "data_base64": data_base64}  # fmt: skip
 
 
 def queue_cases(to: str) -> dict[str, QueueCase]:
@@ -187,6 +247,27 @@ def queue_cases(to: str) -> dict[str, QueueCase]:
         ),
         "call_url_over_2048_characters": QueueCase(
             json.dumps({"kind": "call", "to": to, "url": LONG_URL}), "url_too_long", "call"
+        ),
+        "event_data_nested_too_deeply": QueueCase(
+            json.dumps(event_grid("[" * 5000, f"evt-deep-{to[2:]}")),
+            "invalid_event_data",
+            "unknown",
+            record_id="own",
+        ),
+        "event_data_with_an_integer_over_4300_digits": QueueCase(
+            json.dumps(event_grid('{"tag": ' + "9" * 5000 + "}", f"evt-long-{to[2:]}")),
+            "invalid_event_data",
+            "unknown",
+            record_id="own",
+        ),
+        "event_data_base64_not_ascii": QueueCase(
+            json.dumps(cloud_event_base64("\u00e9QUJD", f"evt-b64-{to[2:]}")),
+            "invalid_event_data",
+            "unknown",
+            record_id="own",
+        ),
+        "event_id_with_a_lone_surrogate": QueueCase(
+            json.dumps(event_grid({**document}, "evt\ud800")), "invalid_event_id", "unknown"
         ),
         "invalid_to_under_its_own_id": QueueCase(
             json.dumps({**document, "to": "555", "id": f"own-{to[2:]}"}),

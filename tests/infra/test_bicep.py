@@ -131,6 +131,10 @@ def test_provisioned_settings_load_as_the_app_reads_them() -> None:
         "TWILIO_API_KEY_SECRET": "",
         "TWILIO_FROM_NUMBER": "+15005550006",
         "TWILIO_MESSAGING_SERVICE_SID": "",
+        "TWILIO_WEBHOOK_KEY_ID": "",
+        "TWILIO_WEBHOOK_KEY_SECRET": "",
+        "TWILIO_WEBHOOK_KEY_ID_2": "",
+        "TWILIO_WEBHOOK_KEY_SECRET_2": "",
         "PUBLIC_BASE_URL": "https://func-api-abc.azurewebsites.net",
     }
     parameters = set(parsed("app/api.bicep")["parameters"])
@@ -167,6 +171,11 @@ def test_twilio_secrets_are_key_vault_references() -> None:
     assert "@Microsoft.KeyVault(SecretUri=${twilioApiKeySecretUri})" in json.dumps(
         settings["TWILIO_API_KEY_SECRET"]
     )
+    for name, uri in (
+        ("TWILIO_WEBHOOK_KEY_SECRET", "twilioWebhookKeySecretUri"),
+        ("TWILIO_WEBHOOK_KEY_SECRET_2", "twilioWebhookKeySecret2Uri"),
+    ):
+        assert f"@Microsoft.KeyVault(SecretUri=${{{uri}}})" in json.dumps(settings[name])
     assert resource("app/api.bicep", "functionApp")["properties"]["keyVaultReferenceIdentity"] == (
         "identityId"
     )
@@ -179,6 +188,10 @@ def test_twilio_secrets_are_key_vault_references() -> None:
         ("main.bicep", "twilioApiKeySecret"),
         ("app/keyvault.bicep", "twilioAuthToken"),
         ("app/keyvault.bicep", "twilioApiKeySecret"),
+        ("main.bicep", "twilioWebhookKeySecret"),
+        ("main.bicep", "twilioWebhookKeySecret2"),
+        ("app/keyvault.bicep", "twilioWebhookKeySecret"),
+        ("app/keyvault.bicep", "twilioWebhookKeySecret2"),
     ],
 )
 def test_secret_parameters_are_secure(relative: str, parameter: str) -> None:

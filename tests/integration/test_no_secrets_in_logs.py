@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import unicodedata
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -37,7 +38,17 @@ AMBIGUOUS_RECIPIENT = "+15553579024"
 CALLER = "+15559081726"
 IN_A_BODY = "+15556172839"
 INVALID_NUMBER = "+15005550001"
-NUMBERS = [RECIPIENT, AMBIGUOUS_RECIPIENT, CALLER, IN_A_BODY, INVALID_NUMBER]
+# Numbers in other scripts' digits, which an escape (\\u0665, \\uff17) hides from masking.
+FULLWIDTH_TAIL = "+1555864213\uff17"
+ARABIC_INDIC = "+1" + "".join(chr(0x0660 + int(digit)) for digit in "5559753102")
+NUMBERS = [RECIPIENT, AMBIGUOUS_RECIPIENT, CALLER, IN_A_BODY, INVALID_NUMBER, "+15558642137"]
+NUMBERS += ["+15559753102"]
+
+
+def readable(line: str) -> str:
+    """The line as a person would read it: escapes undone, every script's digits as ASCII."""
+    unescaped = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), line)
+    return "".join(str(unicodedata.digit(c)) if c.isdecimal() else c for c in unescaped)
 
 
 def full_number(number: str) -> re.Pattern[str]:
@@ -113,6 +124,8 @@ async def full_run(sim_url: str) -> None:
     await retry_after_the_lease(await drain_and_work())
     services = await get_services()
     await services.queue.send_message(json.dumps({"kind": "sms", "to": "1 555 246 8013"}))
+    for hostile in (FULLWIDTH_TAIL, ARABIC_INDIC):
+        await services.queue.send_message(json.dumps({"kind": "sms", "to": hostile, "body": "x"}))
     await drain_and_work()
     for update in ("sent", "delivered"):
         params = {"MessageSid": "SM" + "1" * 32, "MessageStatus": update, "To": RECIPIENT}
@@ -151,11 +164,22 @@ async def test_full_run_logs_no_number_token_or_key(
     # The simulator stands in for Twilio; its own lines are not the gateway's.
     records = [record for record in caplog.records if not record.name.startswith("localdev")]
     lines = [
-        " ".join(
-            [record.getMessage(), record.exc_text or "", str(vars(record).get("custom_dimensions"))]
+        readable(
+            " ".join(
+                [
+                    record.getMessage(),
+                    record.exc_text or "",
+                    str(vars(record).get("custom_dimensions")),
+                ]
+            )
         )
         for record in records
     ]
+    rejected = [line for line in lines if "queue_message_rejected" in line]
+    assert len(rejected) >= 3
+    for hidden in ("15558642137", "15559753102"):
+        for line in rejected:
+            assert not any(hidden[i : i + 5] in line for i in range(len(hidden) - 4)), line
     assert any(record.name.startswith("azure") for record in records)
     reconciled = [r for r in simulator.state.store.requests if r.method == "GET" and r.query]
     assert [r.query.get("To") for r in reconciled] == [AMBIGUOUS_RECIPIENT]

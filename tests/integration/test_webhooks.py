@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from xml.etree import ElementTree
 
 import azure.functions as func
@@ -321,3 +322,77 @@ async def test_a_callback_makes_its_record_the_owner_of_a_sid_the_worker_never_r
 
     another_instance = SidOwners(gateway.services.log._table)
     assert await another_instance.claim(SMS_SID, "someone-else") == record_id
+
+
+SIGNED_ROUTES = {
+    "twilio_status": "/api/twilio/status?id=abc",
+    "twilio_sms": "/api/twilio/sms",
+    "twilio_voice": "/api/twilio/voice",
+    "twilio_voice_menu": "/api/twilio/voice/menu",
+    "twilio_voicemail": "/api/twilio/voice/recorded",
+    "twiml_message": "/api/twiml/message",
+}
+
+
+@pytest.fixture
+async def behind_a_proxy(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> Gateway:
+    monkeypatch.delenv("PUBLIC_BASE_URL")
+    monkeypatch.setenv("TRUST_FORWARDED_HEADERS", "true")
+    await gateway.reload()
+    return gateway
+
+
+def forwarded(path: str, host: str, signed_for: str | None = None) -> func.HttpRequest:
+    params = {"CallSid": CALL_SID, "From": CALLER, "To": OUR_NUMBER, "Digits": "1"}
+    request = signed_form(f"{signed_for or 'https://' + host}{path}", params, AUTH_TOKEN)
+    headers = {**request.headers, "X-Forwarded-Proto": "https", "X-Forwarded-Host": host}
+    return func.HttpRequest(
+        "POST", f"http://internal:7071{path}", headers=headers, params=request.params,
+        body=request.get_body(),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("host", ["x:abc", "x:99999", "["])
+@pytest.mark.parametrize("name", list(SIGNED_ROUTES))
+async def test_bad_forwarded_host_is_403_naming_it_on_every_signed_route(
+    behind_a_proxy: Gateway, name: str, host: str
+) -> None:
+    response = await call(name, forwarded(SIGNED_ROUTES[name], host, "https://gw.example"))
+
+    assert response.status_code == 403
+    assert response.get_body().decode().startswith(("X-Forwarded-Host", "the host"))
+
+
+async def test_forwarded_host_the_request_was_signed_for_is_trusted(
+    behind_a_proxy: Gateway,
+) -> None:
+    response = await call("twilio_sms", forwarded("/api/twilio/sms", "gw.example:8443"))
+
+    assert response.status_code == 200
+
+
+async def test_an_identical_callback_again_is_logged_as_a_repeat_and_adds_no_row(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    record_id = await sent_sms(gateway)
+    await call("twilio_status", status_callback(record_id, "delivered"))
+    before = await gateway.services.log.history(record_id)
+    caplog.set_level(logging.INFO, logger="gateway")
+
+    response = await call("twilio_status", status_callback(record_id, "delivered"))
+
+    assert response.status_code == 200
+    assert await gateway.services.log.history(record_id) == before
+    assert any("status_callback_repeated" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_callback_row_keeps_a_bounded_part_of_what_was_sent(gateway: Gateway) -> None:
+    record_id = await sent_sms(gateway)
+
+    await call(
+        "twilio_status",
+        status_callback(record_id, "undelivered", ErrorCode="30003", ErrorMessage="x" * 5000),
+    )
+
+    (event,) = [e for e in await gateway.services.log.history(record_id) if e.error_code]
+    assert (event.error_code, len(event.error_message or "")) == (30003, 500)

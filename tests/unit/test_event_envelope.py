@@ -94,3 +94,36 @@ def test_event_id_outside_the_id_rule_is_hashed_to_a_stable_valid_id() -> None:
 
     assert first == second and first is not None and ID_PATTERN.match(first)
     assert event_default_id("/subscriptions/x/events/1 2 4") != first
+
+
+@pytest.mark.parametrize(
+    "data", ["[" * 5000, '{"tag": ' + "9" * 5000 + "}"], ids=["deep_nesting", "long_integer"]
+)
+def test_hostile_data_text_is_refused_naming_data(data: str) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        unwrap(event_grid(data))
+
+    assert caught.value.code == "invalid_event_data" and caught.value.field == "data"
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    ["\u00e9QUJD", 5, "!!!!", base64.b64encode(b"[" * 5000).decode()],
+    ids=["non_ascii", "number", "not_base64", "deep_nesting"],
+)
+def test_unusable_data_base64_is_refused_naming_it(encoded: object) -> None:
+    envelope = cloud_event(REQUEST)
+    del envelope["data"]
+    envelope["data_base64"] = encoded
+
+    with pytest.raises(InvalidRequestError) as caught:
+        unwrap(envelope)
+
+    assert caught.value.code == "invalid_event_data" and caught.value.field == "data_base64"
+
+
+def test_event_id_with_a_lone_surrogate_is_refused_naming_id() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        unwrap(cloud_event(REQUEST, event_id="evt\ud800"))
+
+    assert caught.value.code == "invalid_event_id" and caught.value.field == "id"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -17,6 +18,11 @@ from shared.storage.message_index import (
 )
 
 AT = datetime(2026, 11, 26, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+def token_of(data: object) -> str:
+    raw = json.dumps(data).encode("utf-8", "surrogatepass")
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def record(record_id: str, at: datetime, kind: str = "sms") -> LogRecord:
@@ -49,7 +55,9 @@ def test_partition_is_kind_and_utc_day() -> None:
     )
 
 
-@pytest.mark.parametrize("position", [Position(date(2026, 1, 2)), Position(AT.date(), "0-x")])
+@pytest.mark.parametrize(
+    "position", [Position(date(2026, 1, 2)), Position(AT.date(), row_key(AT, "x"))]
+)
 def test_continuation_token_round_trips(position: Position) -> None:
     assert Position.from_token(position.token()) == position
 
@@ -64,8 +72,39 @@ def test_continuation_token_round_trips(position: Position) -> None:
         base64.urlsafe_b64encode(b'{"d": "2026-11-26", "r": 5}').decode(),
         base64.urlsafe_b64encode(b'["2026-11-26"]').decode(),
         base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+        base64.urlsafe_b64encode(b"[" * 1500).decode(),
+        token_of({"d": "2026-11-26", "r": "\ud800"}),
+        token_of({"d": "2026-11-26", "r": "0-x"}),
+        token_of({"d": "2026-11-26", "r": None, "x": 1}),
+        token_of({"d": "\u0662026-11-26", "r": None}),
+        token_of({"d": "2026-02-30", "r": None}),
+        "A" * 201,
     ],
 )
 def test_foreign_tokens_are_refused_as_invalid(token: str) -> None:
     with pytest.raises(InvalidContinuationError):
         Position.from_token(token)
+
+
+WEEK = (AT - timedelta(days=7), AT)
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        Position(date(9999, 12, 31)),
+        Position(AT.date() + timedelta(days=1)),
+        Position(AT.date() - timedelta(days=8)),
+        Position(AT.date(), row_key(AT + timedelta(seconds=1), "x")),
+        Position(AT.date() - timedelta(days=1), row_key(AT, "x")),
+    ],
+)
+def test_token_outside_the_requested_range_is_refused(position: Position) -> None:
+    with pytest.raises(InvalidContinuationError):
+        Position.from_token(position.token()).check_within(*WEEK)
+
+
+def test_token_of_a_page_inside_the_range_is_taken() -> None:
+    position = Position(AT.date(), row_key(AT - timedelta(hours=1), "x"))
+
+    Position.from_token(position.token()).check_within(*WEEK)

@@ -383,3 +383,44 @@ def test_send_lease_that_outlives_a_twilio_call_is_accepted() -> None:
 
     assert settings.send_lease_seconds == 7.0
     assert settings.settle_seconds == 7.0
+
+
+def test_two_webhook_keys_are_held_by_id_for_rotation() -> None:
+    settings = load(
+        TWILIO_WEBHOOK_KEY_ID="webhooks_sharedkey_a",
+        TWILIO_WEBHOOK_KEY_SECRET="secret-a",
+        TWILIO_WEBHOOK_KEY_ID_2="webhooks_sharedkey_b",
+        TWILIO_WEBHOOK_KEY_SECRET_2="secret-b",
+    )
+
+    assert dict(settings.webhook_keys) == {
+        "webhooks_sharedkey_a": "secret-a",
+        "webhooks_sharedkey_b": "secret-b",
+    }
+    assert "secret-a" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"TWILIO_WEBHOOK_KEY_ID": "k"}, "TWILIO_WEBHOOK_KEY_SECRET"),
+        ({"TWILIO_WEBHOOK_KEY_SECRET_2": "s"}, "TWILIO_WEBHOOK_KEY_ID_2"),
+        (
+            {"TWILIO_WEBHOOK_KEY_ID": "a,b", "TWILIO_WEBHOOK_KEY_SECRET": "s"},
+            "TWILIO_WEBHOOK_KEY_ID",
+        ),
+        (
+            {
+                "TWILIO_WEBHOOK_KEY_ID": "k",
+                "TWILIO_WEBHOOK_KEY_SECRET": "s",
+                "TWILIO_WEBHOOK_KEY_ID_2": "k",
+                "TWILIO_WEBHOOK_KEY_SECRET_2": "t",
+            },
+            "TWILIO_WEBHOOK_KEY_ID_2",
+        ),
+    ],
+)
+def test_incomplete_or_bad_webhook_key_is_refused_naming_it(
+    env: dict[str, str], named: str
+) -> None:
+    assert getattr(setting_error(**env), "name", None) == named

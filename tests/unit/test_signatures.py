@@ -222,3 +222,36 @@ def test_mismatch_logs_the_url_it_checked_and_the_url_received(
     line = next(r.getMessage() for r in caplog.records if "signature_invalid" in r.getMessage())
     assert "http://127.0.0.1:7071/api/twilio/sms" in line
     assert "http://localhost:7071/api/twilio/sms" in line
+
+
+@pytest.mark.parametrize("host", ["x:abc", "x:99999", "[", "x:0", "a b", "host/evil", "\u0665"])
+def test_bad_forwarded_host_is_refused_naming_the_header(host: str) -> None:
+    url = "http://internal:7071/api/twilio/sms"
+    req = form_request(url, list(SMS_PARAMS.items()), "c2ln", headers={"X-Forwarded-Host": host})
+
+    reason = refusal(req, settings(trust_forwarded_headers=True))
+
+    assert reason is not None and reason.startswith(("X-Forwarded-Host", "the host"))
+
+
+def test_forwarded_proto_other_than_http_or_https_is_refused() -> None:
+    url = "http://internal:7071/api/twilio/sms"
+    headers = {"X-Forwarded-Proto": "javascript", "X-Forwarded-Host": "public.example.com"}
+    req = form_request(url, list(SMS_PARAMS.items()), "c2ln", headers=headers)
+
+    reason = refusal(req, settings(trust_forwarded_headers=True))
+
+    assert reason is not None and reason.startswith("X-Forwarded-Proto")
+
+
+@pytest.mark.parametrize("host", ["public.example.com:8443", "[::1]:7071", "gw_1.example"])
+def test_forwarded_host_with_a_port_or_an_ipv6_address_is_checked(host: str) -> None:
+    signed_url = f"https://{host}/api/twilio/sms"
+    req = form_request(
+        "http://internal:7071/api/twilio/sms",
+        list(SMS_PARAMS.items()),
+        sign(signed_url, SMS_PARAMS),
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": host},
+    )
+
+    assert refusal(req, settings(trust_forwarded_headers=True)) is None

@@ -65,7 +65,6 @@ def test_status_ranks_below_the_next_one(
         ("sms", "queued", "accepted"),
         ("sms", "delivered", "undelivered"),
         ("sms", "delivered", "failed"),
-        ("sms", "delivered", "read"),
         ("call", "completed", "busy"),
         ("call", "completed", "no-answer"),
         ("call", "completed", "failed"),
@@ -133,3 +132,9 @@ def test_claim_status_is_the_gateway_rank_one(kind: Kind, status: str) -> None:
 def test_unknown_status_raises(ranker: Callable[[Kind, str], int], kind: Kind, status: str) -> None:
     with pytest.raises(UnknownStatusError):
         ranker(kind, status)
+
+
+@pytest.mark.parametrize("final", ["delivered", "undelivered", "failed", "canceled"])
+def test_read_is_the_one_final_status_that_follows_another(final: str) -> None:
+    assert twilio_rank("sms", "read") > twilio_rank("sms", final)
+    assert twilio_rank("sms", "read") > gateway_rank("sms", "unknown")

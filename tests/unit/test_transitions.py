@@ -387,3 +387,18 @@ def test_a_folded_callback_for_inbound_records_only_leaves_an_outbound_one_alone
 
 def test_a_folded_callback_with_a_status_of_the_other_kind_is_history_only() -> None:
     assert fold_callback(claimed(), callback("completed"), False) == claimed()
+
+
+def test_a_folded_read_after_delivered_is_shown_and_a_late_delivered_does_not_undo_it() -> None:
+    delivered = fold_callback(claimed(), callback("delivered"), False)
+
+    read = fold_callback(delivered, callback("read"), False)
+
+    assert read.status == "read"
+    assert fold_callback(read, callback("delivered"), False) == read
+
+
+def test_a_folded_final_status_after_another_final_is_history_only() -> None:
+    delivered = fold_callback(claimed(), callback("delivered"), False)
+
+    assert fold_callback(delivered, callback("undelivered"), False) == delivered

@@ -34,7 +34,7 @@ const TWILIO_ERRORS = {
   30034: "Message from an unregistered number (US A2P 10DLC)",
 };
 
-const state = { continuation: null, page: 1, items: [], filters: null, renders: 0 };
+const state = { next: null, page: 1, items: [], filters: null, renders: 0 };
 
 function $(id) { return document.getElementById(id); }
 
@@ -49,8 +49,10 @@ function key() { return sessionStorage.getItem(KEY_STORAGE); }
 
 class KeyRefused extends Error {}
 
+// ``path`` is below the API (``/stats``), or a ``next`` link the API answered (``/api/...``).
 async function api(path) {
-  const response = await fetch(API + path, {
+  const url = path.startsWith(API + "/") ? path : API + path;
+  const response = await fetch(url, {
     headers: { "x-functions-key": key() || "" },
     credentials: "same-origin",
     cache: "no-store",
@@ -241,25 +243,26 @@ function currentFilters() {
 
 function collection(kind) { return kind === "call" ? "calls" : "messages"; }
 
-async function listPage(filters, continuation) {
-  const query = new URLSearchParams(filters.query);
-  if (continuation) query.set("continuation", continuation);
-  return api(`/${collection(filters.kind)}?${query.toString()}`);
+// The first page from the filters; the next ones from the API's own ``next`` link, which
+// pins the time window the continuation belongs to.
+async function listPage(filters, next) {
+  if (next) return api(next);
+  return api(`/${collection(filters.kind)}?${filters.query.toString()}`);
 }
 
-async function search(continuation) {
-  if (!continuation) { state.filters = currentFilters(); state.page = 1; }
+async function search(next) {
+  if (!next) { state.filters = currentFilters(); state.page = 1; }
   $("log-error").textContent = "";
   try {
-    const page = await listPage(state.filters, continuation);
-    if (continuation) state.page += 1;
+    const page = await listPage(state.filters, next);
+    if (next) state.page += 1;
     state.items = page.items;
-    state.continuation = page.continuation;
+    state.next = page.next;
     renderRecords();
   } catch (error) {
     if (error instanceof KeyRefused) throw error;
     state.items = [];
-    state.continuation = null;
+    state.next = null;
     renderRecords();
     $("log-error").textContent = error.message;
   }
@@ -291,10 +294,10 @@ function renderRecords() {
     empty.append(el("td", "No records match.", { colspan: 8, class: "note" }));
     body.append(empty);
   }
-  $("next-page").disabled = !state.continuation;
+  $("next-page").disabled = !state.next;
   state.renders += 1;
   $("records").dataset.renders = String(state.renders);
-  $("page-label").textContent = `Page ${state.page}, ${state.items.length} records${state.continuation ? ", older ones follow" : ""}`;
+  $("page-label").textContent = `Page ${state.page}, ${state.items.length} records${state.next ? ", older ones follow" : ""}`;
 }
 
 function report(error) {
@@ -317,16 +320,16 @@ async function downloadCsv() {
   const filters = currentFilters();
   filters.query.set("limit", "100");
   const lines = [CSV_COLUMNS.join(",")];
-  let continuation = null, rows = 0;
+  let next = null, rows = 0;
   do {
-    const page = await listPage(filters, continuation);
+    const page = await listPage(filters, next);
     for (const item of page.items) {
       const values = { ...item, to: mask(item.to), from: mask(item.from) };
       lines.push(CSV_COLUMNS.map((name) => csvCell(values[name])).join(","));
       rows += 1;
     }
-    continuation = page.continuation;
-  } while (continuation && rows < CSV_MAX_ROWS);
+    next = page.next;
+  } while (next && rows < CSV_MAX_ROWS);
   const blob = new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" });
   const link = el("a", null, { download: "gateway-log.csv", href: URL.createObjectURL(blob) });
   document.body.append(link);
@@ -412,7 +415,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("range-7").addEventListener("click", () => { setLastWeek(); loadTotals().catch(report); });
   $("filters").addEventListener("submit", (event) => { event.preventDefault(); search().catch(report); });
   $("first-page").addEventListener("click", () => search().catch(report));
-  $("next-page").addEventListener("click", () => search(state.continuation).catch(report));
+  $("next-page").addEventListener("click", () => search(state.next).catch(report));
   $("csv").addEventListener("click", () => downloadCsv().catch(report));
   $("reveal").addEventListener("change", () => renderRecords());
   if (key()) openConsole(); else showLogin("");
