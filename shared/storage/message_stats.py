@@ -16,6 +16,7 @@ id (a hash of the id only), so they outlive the log's retention purge.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections import Counter
@@ -144,13 +145,10 @@ class MessageStats:
                     continue
 
     async def days(self, first: date, last: date, today: date) -> list[DayTotals]:
-        """Totals of each day from ``first`` to ``last``, newest first."""
-        found: list[DayTotals] = []
-        day = last
-        while day >= first:
-            found.append(await self.day(day, closed=day < today - timedelta(days=1)))
-            day -= timedelta(days=1)
-        return found
+        """Totals of each day from ``first`` to ``last``, newest first, read together."""
+        days = [last - timedelta(days=n) for n in range((last - first).days + 1)]
+        yesterday = today - timedelta(days=1)
+        return list(await asyncio.gather(*(self.day(day, closed=day < yesterday) for day in days)))
 
     async def day(self, day: date, closed: bool) -> DayTotals:
         """One read for a closed day whose totals are stored; else its rows, summed (and

@@ -359,3 +359,19 @@ async def test_the_time_range_and_sid_filters_narrow_the_log(
     assert "'since' is after 'until'" in await page.inner_text("#log-error")
     await _search(page, tag="", since="", sid=sid)
     assert await _rows(page) == [record_id]
+
+
+def test_a_missing_browser_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+
+    with pytest.raises(pytest.fail.Exception, match="apt-get install -y chromium"):
+        _chromium()
+
+
+def test_a_missing_browser_skips_outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+
+    with pytest.raises(pytest.skip.Exception):
+        _chromium()
