@@ -14,13 +14,16 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.data.tables.aio import TableClient
 from playwright.async_api import Browser, Page, async_playwright
 
 from localdev.azurite import PROJECT_ROOT
+from shared.storage.message_stats import TOTALS, StatusCount, count_entity, partition
 from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -375,3 +378,48 @@ def test_a_missing_browser_skips_outside_ci(monkeypatch: pytest.MonkeyPatch) -> 
 
     with pytest.raises(pytest.skip.Exception):
         _chromium()
+
+
+async def _seed_past_week(stack: RunningStack) -> dict[str, int]:
+    """Counts for the six days before today, written as the gateway writes them; returns
+    each day's delivered count. Runs last: the totals test reads the week as sent."""
+    delivered: dict[str, int] = {}
+    now = datetime.now(UTC)
+    async with TableClient.from_connection_string(stack.storage, "MessageStats") as table:
+        for back in range(1, 7):
+            at = now - timedelta(days=back)
+            sent = 40 + 9 * back
+            failures = back % 3
+            rows = []
+            for n in range(sent):
+                record_id = f"seed-{back}-{n}"
+                final = "undelivered" if n < failures else "delivered"
+                code = 30003 if n < failures else None
+                for status, seconds in (("accepted", 0), ("sent", 1), (final, 4 + n % 9)):
+                    count = StatusCount(
+                        record_id, "sms", "outbound", status, at + timedelta(seconds=seconds),
+                        code if status == final else None,
+                    )  # fmt: skip
+                    rows.append(count_entity(count))
+            for start in range(0, len(rows), 100):
+                batch = rows[start : start + 100]
+                await table.submit_transaction([("upsert", row) for row in batch])
+            # A closed day is summed once; these rows arrive late, so it is summed again.
+            await table.delete_entity(partition(at.date()), TOTALS)
+            delivered[at.date().isoformat()] = sent - failures
+    return delivered
+
+
+async def test_zz_the_chart_draws_each_day_of_the_week(stack: RunningStack, page: Page) -> None:
+    tag = f"week-{uuid.uuid4().hex[:8]}"
+    (record_id,) = await _send_tagged(stack, tag, 1, "undelivered", traceparent=TRACEPARENT)
+    delivered = await _seed_past_week(stack)
+    await _open(page, stack)
+
+    for day, count in delivered.items():
+        bar = page.locator(f"#chart rect[data-day='{day}'][data-outcome=delivered] title")
+        assert await bar.text_content() == f"{day} delivered: {count}"
+    await _search(page, id=record_id)
+    await page.click(f"#records tr[data-id='{record_id}'] button")
+    await page.wait_for_selector("#timeline tbody tr")
+    await _screenshot(page, "console-readme")
