@@ -72,6 +72,8 @@ class ListRequest:
     start: Position | None
     record_id: str | None = None
     sid: str | None = None
+    # Whether since or until was given: a record named by id or SID is found at any age.
+    windowed: bool = True
 
 
 def _invalid(name: str, message: str) -> HttpError:
@@ -185,6 +187,7 @@ def parse_list_request(kind: Kind, params: dict[str, str], now: datetime) -> Lis
         start,
         _record_id(params),
         _sid(params),
+        "since" in params or "until" in params,
     )
 
 
@@ -210,7 +213,7 @@ def matches(record: LogRecord, kind: Kind, request: ListRequest) -> bool:
         and (query.direction is None or record.direction == query.direction)
         and (query.number is None or query.number in (record.to, record.from_))
         and (query.tag is None or record.tag == query.tag)
-        and query.since <= record.created_at <= query.until
+        and (not request.windowed or query.since <= record.created_at <= query.until)
     )
 
 

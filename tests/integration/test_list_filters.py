@@ -90,6 +90,16 @@ async def test_id_filter_answers_that_record_alone(gateway: Gateway) -> None:
     assert refused["items"] == []
 
 
+async def test_id_filter_finds_a_record_older_than_the_default_window(gateway: Gateway) -> None:
+    await logged(gateway, "by-id-old", datetime.now(UTC) - timedelta(days=90))
+
+    _, found = await listing("sms", id="by-id-old")
+    _, outside = await listing("sms", id="by-id-old", until="2000-01-01T00:00:00Z")
+
+    assert [item["id"] for item in found["items"]] == ["by-id-old"]
+    assert outside["items"] == []
+
+
 async def test_sid_filter_finds_the_record_that_owns_the_sid(gateway: Gateway) -> None:
     sid = "SM" + "ab" * 16
     now = datetime.now(UTC)
