@@ -15,11 +15,13 @@ from azure.core.exceptions import ResourceExistsError
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.queue.aio import QueueClient
 
+from shared.delivery.status_counts import CountedLog
 from shared.domain.transitions import fold_callback
 from shared.platform.group_commit import GroupCommit
 from shared.platform.settings import Settings, get_settings
 from shared.storage.message_index import MessageIndex
 from shared.storage.message_log import MessageLog
+from shared.storage.message_stats import MessageStats
 from shared.storage.opt_outs import OptOutRegistry
 from shared.storage.sid_owners import SidOwners
 
@@ -38,6 +40,7 @@ class Services:
     opt_outs: OptOutRegistry
     sids: SidOwners
     index: MessageIndex
+    stats: MessageStats
     credential: AsyncTokenCredential | None = None
     check_batches: dict[int, GroupCommit[str]] = field(default_factory=dict)
     _sender: TwilioSender | None = field(default=None, init=False)
@@ -76,6 +79,7 @@ async def _create(settings: Settings) -> Services:
         log_table = await tables.create_table_if_not_exists(settings.message_log_table)
         opt_out_table = await tables.create_table_if_not_exists(settings.opt_out_table)
         index_table = await tables.create_table_if_not_exists(settings.message_index_table)
+        stats_table = await tables.create_table_if_not_exists(settings.message_stats_table)
         with contextlib.suppress(ResourceExistsError):
             await queue.create_queue()
     except BaseException:
@@ -84,14 +88,17 @@ async def _create(settings: Settings) -> Services:
         if credential is not None:
             await credential.close()
         raise
+    stats = MessageStats(stats_table)
+    log: MessageLog = CountedLog(log_table, fold_callback, stats)
     return Services(
         settings,
         tables,
         queue,
-        MessageLog(log_table, fold_callback),
+        log,
         OptOutRegistry(opt_out_table),
         SidOwners(log_table),
         MessageIndex(index_table),
+        stats,
         credential,
     )
 

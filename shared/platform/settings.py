@@ -91,6 +91,7 @@ class Settings:
     voice_invalid_choice: str | None = None
     voice_goodbye: str | None = None
     message_index_table: str = "MessageIndex"
+    message_stats_table: str = "MessageStats"
     webhook_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
     problems: Mapping[str, MissingSettingError | InvalidSettingError] = field(default_factory=dict)
 
@@ -291,6 +292,7 @@ def _storage(env: Mapping[str, str]) -> dict[str, Any]:
         "message_log_table": _text(env, "MESSAGE_LOG_TABLE") or "MessageLog",
         "opt_out_table": _text(env, "OPT_OUT_TABLE") or "OptOuts",
         "message_index_table": _text(env, "MESSAGE_INDEX_TABLE") or "MessageIndex",
+        "message_stats_table": _text(env, "MESSAGE_STATS_TABLE") or "MessageStats",
         "log_message_bodies": _flag(env, "LOG_MESSAGE_BODIES", True),
     }
 
