@@ -2,7 +2,7 @@
 
 import sys
 
-from bench import cold_import, data_lifetime, end_to_end, list_page, worker_throughput
+from bench import cold_import, console_load, data_lifetime, end_to_end, list_page, worker_throughput
 
 if __name__ == "__main__":
     worker_throughput.main()
@@ -10,6 +10,8 @@ if __name__ == "__main__":
     cold_import.main()
     print()
     list_page.main()
+    print()
+    console_load.main()
     print()
     end_to_end.main(sys.argv[1:])
     print()

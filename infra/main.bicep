@@ -64,6 +64,12 @@ param twilioFromNumber string = ''
 @description('Optional Messaging Service SID (MG...) used for SMS without a "from".')
 param twilioMessagingServiceSid string = ''
 
+@description('Put Microsoft Entra ID sign-in (App Service Authentication) in front of the operator console.')
+param consoleEntraAuth bool = false
+
+@description('Client id of the Entra ID app registration for the console sign-in.')
+param consoleEntraClientId string = ''
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -105,6 +111,17 @@ module monitoring 'app/monitoring.bicep' = {
     applicationInsightsName: empty(applicationInsightsName) ? '${abbrs.insightsComponents}${resourceToken}' : applicationInsightsName
     location: location
     tags: tags
+  }
+}
+
+module workbook 'app/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    name: 'Twilio gateway (${environmentName})'
+    location: location
+    tags: tags
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
   }
 }
 
@@ -163,9 +180,12 @@ module api 'app/api.bicep' = {
     outboundQueueName: storage.outputs.outboundQueueName
     messageLogTableName: storage.outputs.messageLogTableName
     messageIndexTableName: storage.outputs.messageIndexTableName
+    messageStatsTableName: storage.outputs.messageStatsTableName
     optOutTableName: storage.outputs.optOutTableName
     retentionTableName: storage.outputs.retentionTableName
     numberHashKeySecretUri: keyVault.outputs.numberHashKeySecretUri
+    consoleEntraAuth: consoleEntraAuth
+    consoleEntraClientId: consoleEntraClientId
   }
   // The identity needs its roles before the app starts: Key Vault references and storage.
   dependsOn: [

@@ -15,12 +15,14 @@ from azure.core.exceptions import ResourceExistsError
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.queue.aio import QueueClient
 
+from shared.delivery.status_counts import CountedLog
 from shared.domain.number_keys import number_key
 from shared.domain.transitions import fold_callback
 from shared.platform.group_commit import GroupCommit
 from shared.platform.settings import Settings, get_settings
 from shared.storage.message_index import MessageIndex
 from shared.storage.message_log import MessageLog
+from shared.storage.message_stats import MessageStats
 from shared.storage.opt_outs import OptOutRegistry
 from shared.storage.retention_store import RetentionStore
 from shared.storage.sid_owners import SidOwners
@@ -40,6 +42,7 @@ class Services:
     opt_outs: OptOutRegistry
     sids: SidOwners
     index: MessageIndex
+    stats: MessageStats
     credential: AsyncTokenCredential | None = None
     check_batches: dict[int, GroupCommit[str]] = field(default_factory=dict)
     _sender: TwilioSender | None = field(default=None, init=False)
@@ -86,6 +89,7 @@ async def _create(settings: Settings) -> Services:
         log_table = await tables.create_table_if_not_exists(settings.message_log_table)
         opt_out_table = await tables.create_table_if_not_exists(settings.opt_out_table)
         index_table = await tables.create_table_if_not_exists(settings.message_index_table)
+        stats_table = await tables.create_table_if_not_exists(settings.message_stats_table)
         with contextlib.suppress(ResourceExistsError):
             await queue.create_queue()
     except BaseException:
@@ -98,14 +102,17 @@ async def _create(settings: Settings) -> Services:
     def key_of(number: str) -> str:
         return number_key(settings.number_hash_key, number)
 
+    stats = MessageStats(stats_table)
+    log: MessageLog = CountedLog(log_table, fold_callback, stats)
     return Services(
         settings,
         tables,
         queue,
-        MessageLog(log_table, fold_callback),
+        log,
         OptOutRegistry(opt_out_table, key_of),
         SidOwners(log_table),
         MessageIndex(index_table, key_of),
+        stats,
         credential,
     )
 

@@ -25,6 +25,7 @@ from shared.domain.transitions import new_outbound_record, revive, withdraw
 from shared.platform import logs
 from shared.platform.errors import InvalidRequestError, MisconfiguredError, shown
 from shared.platform.http import HttpError, json_response, misconfigured, read_json
+from shared.platform.tracing import stamped
 from shared.storage.message_log import RecordExistsError
 
 RETRY_AFTER_SECONDS = "5"
@@ -118,7 +119,7 @@ async def _repeat(services: Services, request: OutboundRequest) -> func.HttpResp
 
 
 async def _accept(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
-    request = _parse(req, kind)
+    request = stamped(_parse(req, kind))
     try:
         services = await get_services()
         _check_sender(request, services)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import azure.functions as func
 from azure.core.exceptions import AzureError
 
-from shared.delivery import status_checks
+from shared.delivery import status_checks, status_counts
 from shared.delivery.services import Services, get_services
 from shared.domain.outbound import ID_PATTERN
 from shared.domain.records import LogEvent, LogRecord
@@ -88,11 +88,14 @@ async def _status_callback(req: func.HttpRequest, params: FormParams) -> func.Ht
         error_message=params.first("ErrorMessage")[:MAX_ERROR_MESSAGE_CHARS] or None,
     )
     services = await get_services()
+    kind = "sms" if params.first("MessageStatus") or params.first("SmsStatus") else "call"
+    direction = "inbound" if only_inbound else "outbound"
     added = services.log.add_callback(record_id, event, only_inbound, callback_key(params))
+    counted = status_counts.count(services.stats, record_id, kind, direction, event)
     if sid and not only_inbound:
-        created, _ = await asyncio.gather(added, _own_sid(services, sid, record_id))
+        created, _, _ = await asyncio.gather(added, counted, _own_sid(services, sid, record_id))
     else:
-        created = await added
+        created, _ = await asyncio.gather(added, counted)
     logs.info(
         "status_callback" if created else "status_callback_repeated", id=record_id, status=status
     )

@@ -102,6 +102,7 @@ class Settings:
     number_hash_key: bytes = field(default=DEVELOPMENT_NUMBER_KEY, repr=False)
     twilio_delete_on_erasure: bool = False
     twilio_delete_on_purge: bool = False
+    message_stats_table: str = "MessageStats"
     webhook_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
     problems: Mapping[str, MissingSettingError | InvalidSettingError] = field(default_factory=dict)
 
@@ -342,6 +343,7 @@ def _storage(env: Mapping[str, str]) -> dict[str, Any]:
         "message_log_table": _text(env, "MESSAGE_LOG_TABLE") or "MessageLog",
         "opt_out_table": _text(env, "OPT_OUT_TABLE") or "OptOuts",
         "message_index_table": _text(env, "MESSAGE_INDEX_TABLE") or "MessageIndex",
+        "message_stats_table": _text(env, "MESSAGE_STATS_TABLE") or "MessageStats",
         "log_message_bodies": _flag(env, "LOG_MESSAGE_BODIES", True),
         "retention_table": _text(env, "RETENTION_TABLE") or "Retention",
         "retention_days": _days(env, "RETENTION_DAYS", 30),

@@ -77,6 +77,7 @@ class IndexQuery:
     until: datetime
     direction: str | None = None
     number: str | None = None
+    tag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,14 @@ class Position:
             raise InvalidContinuationError("the token's row is outside its day or the range")
 
 
+@dataclass(frozen=True)
+class IndexEntry:
+    """One row of a page: its record's id, and where a page that ends with it continues."""
+
+    id: str
+    after: Position
+
+
 def _inverted(at: datetime) -> int:
     micros = (at - _EPOCH) // timedelta(microseconds=1)
     return _INVERT_FROM - micros
@@ -155,13 +164,16 @@ def record_numbers(record: LogRecord) -> list[str]:
 
 def index_entity(record: LogRecord) -> dict[str, Any]:
     created = record.created_at.astimezone(UTC)
-    return {
+    entity: dict[str, Any] = {
         "PartitionKey": partition(record.kind, created.date()),
         "RowKey": row_key(created, record.id),
         "id": record.id,
         "direction": record.direction,
         "created_at": created,
     }
+    if record.tag is not None:
+        entity["tag"] = record.tag
+    return entity
 
 
 def index_entities(record: LogRecord, key_of: NumberKey) -> list[dict[str, Any]]:
@@ -254,21 +266,26 @@ class MessageIndex:
         A page reads at most ``DAYS_PER_PAGE`` day partitions, so a sparse range can give a
         short (even empty) page with a continuation, as Azure's own list APIs do.
         """
+        entries, position = await self.entries(query, limit, start)
+        return [entry.id for entry in entries], position
+
+    async def entries(
+        self, query: IndexQuery, limit: int, start: Position | None = None
+    ) -> tuple[list[IndexEntry], Position | None]:
+        """``page`` with the position after each row, for callers that may stop mid-page."""
         first_day = query.since.astimezone(UTC).date()
         day = start.day if start else query.until.astimezone(UTC).date()
         after_row = start.after_row if start else None
-        ids: list[str] = []
+        entries: list[IndexEntry] = []
         for _ in range(DAYS_PER_PAGE):
             if day < first_day:
-                return ids, None
-            last_row: str | None = None
-            async for entity in self._rows(query, day, after_row, limit - len(ids)):
-                ids.append(str(entity["id"]))
-                last_row = str(entity["RowKey"])
-                if len(ids) == limit:
-                    return ids, Position(day, last_row)
+                return entries, None
+            async for entity in self._rows(query, day, after_row, limit - len(entries)):
+                entries.append(IndexEntry(str(entity["id"]), Position(day, str(entity["RowKey"]))))
+                if len(entries) == limit:
+                    return entries, entries[-1].after
             day, after_row = day - timedelta(days=1), None
-        return ids, (Position(day) if day >= first_day else None)
+        return entries, (Position(day) if day >= first_day else None)
 
     def _rows(
         self, query: IndexQuery, day: date, after_row: str | None, wanted: int
@@ -287,6 +304,9 @@ class MessageIndex:
         if query.direction:
             clauses.append("direction eq @direction")
             parameters["direction"] = query.direction
+        if query.tag is not None:
+            clauses.append("tag eq @tag")
+            parameters["tag"] = query.tag
         return self._table.query_entities(
             " and ".join(clauses),
             parameters=parameters,

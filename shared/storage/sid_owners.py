@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables.aio import TableClient
 
 from shared.storage.message_log import NO_ECHO
@@ -54,6 +54,17 @@ class SidOwners:
             if not writing.cancelled() and writing.exception() is None:
                 return writing.result()
         return await self.claim(sid, record_id)
+
+    async def owner(self, sid: str) -> str | None:
+        """The record that owns ``sid``, if any: one point read (none if remembered)."""
+        known = self._known.get(sid)
+        if known is not None:
+            return known
+        try:
+            existing = await self._table.get_entity(PARTITION_PREFIX + sid, ROW)
+        except ResourceNotFoundError:
+            return None
+        return self._remember(sid, str(existing["record_id"]))
 
     async def _claim(self, sid: str, record_id: str) -> str:
         entity = {"PartitionKey": PARTITION_PREFIX + sid, "RowKey": ROW, "record_id": record_id}

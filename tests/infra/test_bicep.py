@@ -123,6 +123,7 @@ def test_provisioned_settings_load_as_the_app_reads_them() -> None:
         "OUTBOUND_QUEUE": "outbound",
         "MESSAGE_LOG_TABLE": "MessageLog",
         "MESSAGE_INDEX_TABLE": "MessageIndex",
+        "MESSAGE_STATS_TABLE": "MessageStats",
         "OPT_OUT_TABLE": "OptOuts",
         "RETENTION_TABLE": "Retention",
         "RETENTION_DAYS": "30",
@@ -286,6 +287,7 @@ def test_queues_and_tables_are_the_ones_the_app_uses_by_default() -> None:
     assert defaults["outboundQueueName"] == Settings.outbound_queue
     assert defaults["messageLogTableName"] == Settings.message_log_table
     assert defaults["messageIndexTableName"] == Settings.message_index_table
+    assert defaults["messageStatsTableName"] == Settings.message_stats_table
     assert defaults["optOutTableName"] == Settings.opt_out_table
     assert defaults["retentionTableName"] == Settings.retention_table
     assert queue_names == {"outboundQueueName", "${outboundQueueName}-poison"}
@@ -342,3 +344,42 @@ def test_every_string_in_the_templates_is_free_of_secrets() -> None:
             if isinstance(node, str):
                 assert not re.fullmatch(r"[0-9a-f]{32}", node), path
                 assert not re.search(r"[A-Za-z0-9+/]{60,}={0,2}", node), path
+
+
+def test_entra_sign_in_is_optional_and_leaves_machine_paths_to_the_app() -> None:
+    auth = resource("app/api.bicep", "consoleAuth")
+    parameters = parsed("app/api.bicep")["parameters"]
+    validation = auth["config"]["properties"]["globalValidation"]
+    excluded = set(validation["excludedPaths"])
+
+    assert auth["condition"] == "consoleEntraAuth"
+    assert parameters["consoleEntraAuth"]["default"] is False
+    assert validation["requireAuthentication"] is True
+    assert {"/api/twilio/*", "/api/twiml/*", "/api/messages/*", "/api/calls/*"} <= excluded
+    assert not {path for path in excluded if path.startswith(("/api/console", "/api/stats"))}
+
+
+def test_every_route_machines_call_is_excluded_from_sign_in() -> None:
+    excluded = resource("app/api.bicep", "consoleAuth")["config"]["properties"]["globalValidation"][
+        "excludedPaths"
+    ]
+    people = {"console", "console/{asset}", "stats"}
+
+    for route, _, _ in HTTP_FUNCTIONS.values():
+        if route in people:
+            continue
+        path = "/api/" + route.replace("{id}", "x")
+        assert any(
+            path == rule or (rule.endswith("/*") and path.startswith(rule[:-1]))
+            for rule in excluded
+        ), path
+
+
+def test_the_workbook_is_deployed_from_its_json_file() -> None:
+    workbook = resource("app/workbook.bicep", "workbook")
+    loaded = workbook["properties"]["serializedData"]["function"]
+
+    assert loaded["type"] == "load_text_content"
+    assert (INFRA / "app" / loaded["parameters"]["file_path"]).resolve() == (
+        INFRA / "workbook" / "gateway.workbook.json"
+    )

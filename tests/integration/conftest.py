@@ -53,6 +53,7 @@ def fresh_gateway_settings() -> dict[str, str]:
         "OUTBOUND_QUEUE": f"outbound-{suffix}",
         "MESSAGE_LOG_TABLE": f"MessageLog{suffix}",
         "MESSAGE_INDEX_TABLE": f"MessageIndex{suffix}",
+        "MESSAGE_STATS_TABLE": f"MessageStats{suffix}",
         "OPT_OUT_TABLE": f"OptOuts{suffix}",
         "RETENTION_TABLE": f"Retention{suffix}",
         "NUMBER_HASH_KEY": secrets.token_hex(32),
