@@ -28,7 +28,7 @@ from shared.domain.outbound import ID_PATTERN, MAX_TAG
 from shared.domain.records import LogRecord, utcnow
 from shared.domain.status import Kind, UnknownStatusError, gateway_rank, twilio_rank
 from shared.platform.errors import MisconfiguredError, shown
-from shared.platform.http import HttpError, json_response, misconfigured
+from shared.platform.http import HttpError, json_response, misconfigured, storage_unavailable
 from shared.platform.settings import E164
 from shared.storage.message_index import (
     IndexEntry,
@@ -294,10 +294,7 @@ async def list_records(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
     except MisconfiguredError as exc:
         return misconfigured(exc)
     except AzureError:
-        return HttpError(
-            503, "storage_unavailable", "storage is unavailable; retry later",
-            headers={"Retry-After": "5"},
-        ).response()  # fmt: skip
+        return storage_unavailable()
     return json_response(
         {
             "items": items,

@@ -15,7 +15,7 @@ from shared.delivery.erasure import erase_number
 from shared.delivery.services import get_services
 from shared.platform import logs
 from shared.platform.errors import MisconfiguredError
-from shared.platform.http import HttpError, json_response, misconfigured
+from shared.platform.http import HttpError, json_response, misconfigured, storage_unavailable
 from shared.platform.settings import E164
 
 
@@ -41,10 +41,5 @@ async def erase(req: func.HttpRequest) -> func.HttpResponse:
         return misconfigured(exc)
     except AzureError as exc:
         logs.error("erasure_interrupted", error=type(exc).__name__)
-        return HttpError(
-            503,
-            "storage_unavailable",
-            "storage is unavailable; the erasure is incomplete. Repeat it: it resumes",
-            headers={"Retry-After": "5"},
-        ).response()
+        return storage_unavailable("the erasure is incomplete. Repeat it: it resumes")
     return json_response(report.as_json())

@@ -24,11 +24,16 @@ from shared.domain.status import ACCEPTED, KINDS, REJECTED, WITHDRAWN, Kind
 from shared.domain.transitions import new_outbound_record, revive, withdraw
 from shared.platform import logs
 from shared.platform.errors import InvalidRequestError, MisconfiguredError, shown
-from shared.platform.http import HttpError, json_response, misconfigured, read_json
+from shared.platform.http import (
+    HttpError,
+    json_response,
+    misconfigured,
+    read_json,
+    storage_unavailable,
+)
 from shared.platform.tracing import stamped
 from shared.storage.message_log import RecordExistsError
 
-RETRY_AFTER_SECONDS = "5"
 _REFUSED_STATUSES = frozenset({400, 413})
 _COLLECTION: dict[Kind, str] = {"sms": "messages", "call": "calls"}
 
@@ -193,13 +198,10 @@ def _storage_refused(exc: StorageRefusedError) -> func.HttpResponse:
 
 def _storage_unavailable(exc: StorageUnavailableError) -> func.HttpResponse:
     logs.error("storage_unavailable", error=str(exc)[:200])
-    return HttpError(
-        503,
-        "storage_unavailable",
-        "storage is unavailable; the request was not accepted and nothing will be sent. "
-        "Retry later with the same Idempotency-Key: it is sent at most once",
-        headers={"Retry-After": RETRY_AFTER_SECONDS},
-    ).response()
+    return storage_unavailable(
+        "the request was not accepted and nothing will be sent. "
+        "Retry later with the same Idempotency-Key: it is sent at most once"
+    )
 
 
 async def accept_send(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:

@@ -15,7 +15,7 @@ from azure.core.exceptions import AzureError
 from shared.delivery.services import get_services
 from shared.domain.records import utcnow
 from shared.platform.errors import MisconfiguredError
-from shared.platform.http import HttpError, json_response, misconfigured
+from shared.platform.http import HttpError, json_response, misconfigured, storage_unavailable
 
 DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DEFAULT_DAYS = 7
@@ -65,10 +65,7 @@ async def day_totals(req: func.HttpRequest) -> func.HttpResponse:
     except MisconfiguredError as exc:
         return misconfigured(exc)
     except AzureError:
-        return HttpError(
-            503, "storage_unavailable", "storage is unavailable; retry later",
-            headers={"Retry-After": "5"},
-        ).response()  # fmt: skip
+        return storage_unavailable()
     return json_response(
         {
             "since": since.isoformat(),
