@@ -8,7 +8,7 @@ VENV ?= .venv
 PYTHON313 ?= $(firstword $(foreach p,python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13),$(shell $(p) -c 'print("$(p)")' 2>/dev/null)))
 BIN := $(VENV)/bin
 
-.PHONY: deps dev key test test-py313 lint typecheck bench soak clean
+.PHONY: deps browser dev key test test-py313 lint typecheck bench soak clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 deps: $(BIN)/.installed node_modules/.installed
+
+# The console's browser tests drive Debian's chromium through Playwright (which cannot
+# download a browser of its own here). Installing needs root, as CI has; without it the
+# browser tests skip, except with CI=true, where a missing browser fails them.
+browser:
+	@command -v chromium >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || \
+		echo "make: could not install chromium; the browser tests will skip (or fail with CI=true)" >&2
 
 dev: deps
 	$(BIN)/python -m localdev.dev
@@ -36,7 +44,7 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
-test: deps lint typecheck
+test: deps browser lint typecheck
 	$(BIN)/python -m pytest
 
 RUNTIME313 := .venv-py313-runtime

@@ -4,7 +4,11 @@ Send API (function key):      POST /api/messages, POST /api/calls,
                               GET /api/messages/{id}, GET /api/calls/{id},
                               GET /api/openapi.json (the API's OpenAPI 3.1 document)
 Lists (function key):         GET /api/messages, GET /api/calls (filters, newest first, paged)
+Erasure (function key):       DELETE /api/numbers/{number}
+Statistics (function key):    GET /api/stats (counts per day, kept as records move)
+Operator console (no key):    GET /api/console (+ its script and style; it asks for the key)
 Queue worker:                 %OUTBOUND_QUEUE% -> Twilio REST
+Retention (timer, hourly):    purge past RETENTION_DAYS, owed Twilio deletions
 Twilio webhooks (signed):     /api/twilio/status, /api/twilio/sms, /api/twilio/voice,
                               /api/twilio/voice/menu, /api/twilio/voice/recorded,
                               /api/twiml/message
@@ -73,11 +77,46 @@ async def get_call(req: func.HttpRequest) -> func.HttpResponse:
     return await send_api.read_status(req, "call")
 
 
+@app.route(route="stats", methods=["GET"])
+async def statistics(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.handlers import stats_api
+
+    return await stats_api.day_totals(req)
+
+
+@app.route(route="console", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+async def console_page(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.handlers import console
+
+    return console.serve()
+
+
+@app.route(route="console/{asset}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+async def console_asset(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.handlers import console
+
+    return console.serve(req.route_params.get("asset", ""))
+
+
 @app.route(route="openapi.json", methods=["GET"])
 async def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
     from shared.handlers import api_reference
 
     return api_reference.openapi_document()
+
+
+@app.route(route="numbers/{number}", methods=["DELETE"])
+async def erase_number(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.handlers import numbers_api
+
+    return await numbers_api.erase(req)
+
+
+@app.timer_trigger(schedule="0 7 * * * *", arg_name="timer", use_monitor=False)
+async def retention_purge(timer: func.TimerRequest) -> None:
+    from shared.handlers import retention_timer
+
+    await retention_timer.run(timer)
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%OUTBOUND_QUEUE%", connection="AzureWebJobsStorage")

@@ -40,6 +40,10 @@ param twilioApiKeySid string = ''
 @description('Secret of the Twilio API key. Stored in Key Vault.')
 param twilioApiKeySecret string = ''
 
+@secure()
+@description('Key of the keyed hash (HMAC) that stands for phone numbers in opt-outs and the index: 32+ random characters, set once. Stored in Key Vault.')
+param numberHashKey string
+
 @description('Optional id of a Twilio shared key for webhook signatures (HMAC-SHA256), as Twilio names it in X-Twilio-Webhooks-Signature-Settings.')
 param twilioWebhookKeyId string = ''
 
@@ -63,6 +67,11 @@ param twilioMessagingServiceSid string = ''
 @minValue(1)
 @description('Requests your Twilio account takes at once (its concurrency limit). Sets the instances cap and each instance\'s Twilio requests in flight.')
 param twilioConcurrency int = 100
+@description('Put Microsoft Entra ID sign-in (App Service Authentication) in front of the operator console.')
+param consoleEntraAuth bool = false
+
+@description('Client id of the Entra ID app registration for the console sign-in.')
+param consoleEntraClientId string = ''
 
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -108,6 +117,17 @@ module monitoring 'app/monitoring.bicep' = {
   }
 }
 
+module workbook 'app/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    name: 'Twilio gateway (${environmentName})'
+    location: location
+    tags: tags
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+  }
+}
+
 module keyVault 'app/keyvault.bicep' = {
   name: 'keyVault'
   scope: rg
@@ -117,6 +137,7 @@ module keyVault 'app/keyvault.bicep' = {
     tags: tags
     twilioAuthToken: twilioAuthToken
     twilioApiKeySecret: twilioApiKeySecret
+    numberHashKey: numberHashKey
     twilioWebhookKeySecret: twilioWebhookKeySecret
     twilioWebhookKeySecret2: twilioWebhookKeySecret2
   }
@@ -163,7 +184,12 @@ module api 'app/api.bicep' = {
     outboundQueueName: storage.outputs.outboundQueueName
     messageLogTableName: storage.outputs.messageLogTableName
     messageIndexTableName: storage.outputs.messageIndexTableName
+    messageStatsTableName: storage.outputs.messageStatsTableName
     optOutTableName: storage.outputs.optOutTableName
+    retentionTableName: storage.outputs.retentionTableName
+    numberHashKeySecretUri: keyVault.outputs.numberHashKeySecretUri
+    consoleEntraAuth: consoleEntraAuth
+    consoleEntraClientId: consoleEntraClientId
   }
   // The identity needs its roles before the app starts: Key Vault references and storage.
   dependsOn: [

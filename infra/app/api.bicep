@@ -18,7 +18,16 @@ param twilioConcurrency int = 100
 param outboundQueueName string
 param messageLogTableName string
 param messageIndexTableName string
+param messageStatsTableName string
+@description('Sign-in with Microsoft Entra ID (App Service Authentication) in front of the console and GET /api/stats; the send API and Twilio webhooks stay on function keys and signatures.')
+param consoleEntraAuth bool = false
+@description('Client id of the Entra ID app registration the console signs in with (when consoleEntraAuth).')
+param consoleEntraClientId string = ''
 param optOutTableName string
+param retentionTableName string
+param numberHashKeySecretUri string
+@description('Days a record is kept before the retention purge deletes it (its day\'s counts stay).')
+param retentionDays int = 30
 param twilioAccountSid string
 param twilioAuthTokenSecretUri string
 param twilioApiKeySid string = ''
@@ -119,7 +128,14 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     OUTBOUND_QUEUE: outboundQueueName
     MESSAGE_LOG_TABLE: messageLogTableName
     MESSAGE_INDEX_TABLE: messageIndexTableName
+    MESSAGE_STATS_TABLE: messageStatsTableName
     OPT_OUT_TABLE: optOutTableName
+    RETENTION_TABLE: retentionTableName
+    RETENTION_DAYS: string(retentionDays)
+    BODY_RETENTION_DAYS: ''
+    NUMBER_HASH_KEY: '@Microsoft.KeyVault(SecretUri=${numberHashKeySecretUri})'
+    TWILIO_DELETE_ON_ERASURE: 'false'
+    TWILIO_DELETE_ON_PURGE: 'false'
     LOG_MESSAGE_BODIES: 'true'
     TWILIO_ACCOUNT_SID: twilioAccountSid
     TWILIO_AUTH_TOKEN: '@Microsoft.KeyVault(SecretUri=${twilioAuthTokenSecretUri})'
@@ -153,6 +169,54 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     VOICE_INVALID_CHOICE: ''
     VOICE_VOICEMAIL_PROMPT: ''
     VOICE_GOODBYE: ''
+  }
+}
+
+// App Service Authentication: people sign in with Entra ID before the console loads. Paths
+// that machines call (Twilio's webhooks and TwiML fetches, the send and list API with its
+// function key) are left to the app's own checks.
+resource consoleAuth 'Microsoft.Web/sites/config@2024-04-01' = if (consoleEntraAuth) {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'RedirectToLoginPage'
+      redirectToProvider: 'azureactivedirectory'
+      excludedPaths: [
+        '/api/twilio/*'
+        '/api/twiml/*'
+        '/api/preview/*'
+        '/api/messages'
+        '/api/messages/*'
+        '/api/calls'
+        '/api/calls/*'
+        '/api/openapi.json'
+        '/api/numbers/*'
+      ]
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: consoleEntraClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${consoleEntraClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: true
+      }
+    }
   }
 }
 

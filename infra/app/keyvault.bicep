@@ -9,6 +9,9 @@ param twilioAuthToken string
 param twilioApiKeySecret string = ''
 
 @secure()
+param numberHashKey string
+
+@secure()
 param twilioWebhookKeySecret string = ''
 
 @secure()
@@ -47,6 +50,16 @@ resource apiKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empt
   }
 }
 
+// The HMAC key that stands for phone numbers in the opt-outs and the index: changing it
+// orphans those rows (opt-outs stop matching), so it is set once.
+resource numberHashKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'number-hash-key'
+  properties: {
+    value: numberHashKey
+  }
+}
+
 resource webhookKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(twilioWebhookKeySecret)) {
   parent: vault
   name: 'twilio-webhook-key-secret'
@@ -65,6 +78,7 @@ resource webhookKeySecret2 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (
 
 output name string = vault.name
 output twilioAuthTokenSecretUri string = authToken.properties.secretUri
+output numberHashKeySecretUri string = numberHashKeySecret.properties.secretUri
 output twilioApiKeySecretUri string = empty(twilioApiKeySecret) ? '' : apiKeySecret.properties.secretUri
 output twilioWebhookKeySecretUri string = empty(twilioWebhookKeySecret) ? '' : webhookKeySecret.properties.secretUri
 output twilioWebhookKeySecret2Uri string = empty(twilioWebhookKeySecret2) ? '' : webhookKeySecret2.properties.secretUri

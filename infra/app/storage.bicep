@@ -5,7 +5,9 @@ param deploymentStorageContainerName string
 param outboundQueueName string = 'outbound'
 param messageLogTableName string = 'MessageLog'
 param messageIndexTableName string = 'MessageIndex'
+param messageStatsTableName string = 'MessageStats'
 param optOutTableName string = 'OptOuts'
+param retentionTableName string = 'Retention'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
@@ -73,13 +75,27 @@ resource messageIndexTable 'Microsoft.Storage/storageAccounts/tableServices/tabl
   name: messageIndexTableName
 }
 
+// Counts per day behind GET /api/stats and the console; kept through the log's retention.
+resource messageStatsTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: messageStatsTableName
+}
+
 resource optOutTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: tableService
   name: optOutTableName
+}
+
+// What outlives the purge: each purged day's counts, and the Twilio deletions still owed.
+resource retentionTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: retentionTableName
 }
 
 output name string = storage.name
 output outboundQueueName string = outboundQueue.name
 output messageLogTableName string = messageLogTable.name
 output messageIndexTableName string = messageIndexTable.name
+output messageStatsTableName string = messageStatsTable.name
 output optOutTableName string = optOutTable.name
+output retentionTableName string = retentionTable.name

@@ -60,6 +60,13 @@ class QueueTrigger:
 
 
 @dataclass(frozen=True)
+class TimerTrigger:
+    schedule: str  # %SETTING% resolved
+    run_on_startup: bool = False
+    use_monitor: bool = True
+
+
+@dataclass(frozen=True)
 class QueueOutput:
     name: str  # the parameter name, or "$return"
     queue_name: str
@@ -71,7 +78,7 @@ class FunctionSpec:
     name: str
     user_function: Callable[..., Any]
     trigger_arg: str
-    trigger: HttpTrigger | QueueTrigger
+    trigger: HttpTrigger | QueueTrigger | TimerTrigger
     directory: str
     http_output: str | None = None  # "$return" or an Out parameter name
     queue_outputs: tuple[QueueOutput, ...] = ()
@@ -179,7 +186,7 @@ def build_spec(name: str, function: func.Function, directory: str) -> FunctionSp
 
 def _trigger(
     binding: dict[str, Any], user_function: Callable[..., Any]
-) -> HttpTrigger | QueueTrigger:
+) -> HttpTrigger | QueueTrigger | TimerTrigger:
     kind = binding["type"]
     if kind == "httpTrigger":
         methods = binding.get("methods")
@@ -200,7 +207,24 @@ def _trigger(
             connection=_connection_name(binding),
             arg_kind=_queue_arg_kind(user_function, str(binding["name"])),
         )
+    if kind == "timerTrigger":
+        return _timer_trigger(binding)
     raise UnsupportedFunctionError(f"trigger type {kind!r} is not supported by the local host")
+
+
+def _timer_trigger(binding: dict[str, Any]) -> TimerTrigger:
+    from localdev.host.timers import InvalidScheduleError, Schedule
+
+    schedule = resolve_setting_references(str(binding.get("schedule") or ""))
+    try:
+        Schedule(schedule)
+    except InvalidScheduleError as exc:
+        raise UnsupportedFunctionError(str(exc)) from None
+    return TimerTrigger(
+        schedule=schedule,
+        run_on_startup=bool(binding.get("runOnStartup", False)),
+        use_monitor=bool(binding.get("useMonitor", True)),
+    )
 
 
 def _connection_name(binding: dict[str, Any]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from datetime import timedelta
@@ -9,19 +10,27 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from localdev.host.discovery import DiscoveredApp, FunctionSpec, HttpTrigger, discover
+from localdev.host.discovery import (
+    DiscoveredApp,
+    FunctionSpec,
+    HttpTrigger,
+    TimerTrigger,
+    discover,
+)
 from localdev.host.hostjson import HostConfig, load_host_json
 from localdev.host.http_server import KEY_HEADER, KEY_QUERY, HttpServer
-from localdev.host.invoker import Invoker
+from localdev.host.invoker import InvocationResult, Invoker
 from localdev.host.keys import HostKeys, resolve_keys
 from localdev.host.outputs import QueueOutputs
 from localdev.host.queue_listener import DEFAULT_LEASE, QueueListener
 from localdev.host.settings import AppliedSettings, apply_settings
 from localdev.host.storage import MissingConnectionError
+from localdev.host.timers import Schedule, TimerRunner
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 7071
+MANUAL_REASON = "This function was programmatically called via the host APIs."
 State = Literal["Created", "Starting", "Running", "Stopping", "Stopped"]
 
 
@@ -62,6 +71,8 @@ class LocalHost:
         self.keys: HostKeys | None = None
         self.listeners: dict[str, QueueListener] = {}
         self.listener_errors: dict[str, str] = {}
+        self.timers: dict[str, TimerRunner] = {}
+        self._manual_runs: set[asyncio.Task[object]] = set()
         self._invoker: Invoker | None = None
         self._outputs: QueueOutputs | None = None
         self._http: HttpServer | None = None
@@ -117,7 +128,9 @@ class LocalHost:
         self._invoker = Invoker(self.config.function_timeout)
         self._outputs = QueueOutputs(self.config.queues.message_encoding, self._on_queue_written)
         for spec in self.app.functions:
-            if not isinstance(spec.trigger, HttpTrigger):
+            if isinstance(spec.trigger, TimerTrigger):
+                await self._start_timer(spec, spec.trigger, self._invoker)
+            elif not isinstance(spec.trigger, HttpTrigger):
                 await self._start_listener(spec, self._invoker, self._outputs)
         port = DEFAULT_PORT if self._requested_port is None else self._requested_port
         if self._requested_port is None and self.settings.local_http_port is not None:
@@ -132,6 +145,7 @@ class LocalHost:
             outputs=self._outputs,
             status=self.status,
             shutdown_timeout=self._drain_timeout,
+            run_function=self._start_manual_run,
         )
         await self._http.start()
         self.port = self._http.port
@@ -148,6 +162,26 @@ class LocalHost:
             return
         await listener.start()
         self.listeners[spec.name] = listener
+
+    async def _start_timer(
+        self, spec: FunctionSpec, trigger: TimerTrigger, invoker: Invoker
+    ) -> None:
+        runner = TimerRunner(spec, Schedule(trigger.schedule), invoker, trigger.run_on_startup)
+        await runner.start()
+        self.timers[spec.name] = runner
+
+    async def run_timer(self, name: str) -> InvocationResult:
+        """Runs a timer function now and waits for it (what the admin API starts)."""
+        return await self.timers[name].run_now(MANUAL_REASON)
+
+    def _start_manual_run(self, name: str) -> bool:
+        runner = self.timers.get(name)
+        if runner is None:
+            return False
+        task: asyncio.Task[object] = asyncio.create_task(runner.run_now(MANUAL_REASON))
+        self._manual_runs.add(task)
+        task.add_done_callback(self._manual_runs.discard)
+        return True
 
     def _listener_failed(self, spec: FunctionSpec, reason: str) -> None:
         """The real host reports the error and keeps the other functions running."""
@@ -169,6 +203,10 @@ class LocalHost:
                 await self._http.stop()
             for listener in self.listeners.values():
                 await listener.stop(self._drain_timeout)
+            for timer in self.timers.values():
+                await timer.stop()
+            if self._manual_runs:
+                await asyncio.wait(self._manual_runs, timeout=self._drain_timeout)
             if self._outputs is not None:
                 await self._outputs.close()
             if self._invoker is not None:
@@ -176,6 +214,7 @@ class LocalHost:
         finally:
             self._http = None
             self.listeners.clear()
+            self.timers.clear()
             self.port = None
             self.settings.revert()
             if self.app is not None:
@@ -209,6 +248,11 @@ class LocalHost:
             methods = ",".join(sorted(trigger.methods)) if trigger.methods else "*"
             url = self.url_for(trigger.route) if self._http else trigger.route
             return f"[{methods}] {url} (auth: {trigger.auth_level})"
+        if isinstance(trigger, TimerTrigger):
+            return (
+                f"timerTrigger '{trigger.schedule}' "
+                f"(run now: POST {self.base_url if self.port else ''}/admin/functions/{spec.name})"
+            )
         return f"queueTrigger on '{trigger.queue_name}' (connection {trigger.connection})"
 
     def _errors(self) -> dict[str, str]:
@@ -228,4 +272,5 @@ class LocalHost:
                 name: {"queue": listener.queue_name, **listener.stats.as_dict()}
                 for name, listener in self.listeners.items()
             },
+            "timers": {name: timer.as_dict() for name, timer in self.timers.items()},
         }

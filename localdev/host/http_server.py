@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 KEY_HEADER = "x-functions-key"
 KEY_QUERY = "code"
+ADMIN_FUNCTIONS = "/admin/functions/"
 STATUS_PATHS = ("/", "/admin/host/status")
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's documented request limit
 _HOP_BY_HOP = {"content-length", "transfer-encoding", "connection"}
@@ -92,6 +93,7 @@ class HttpServer(AiohttpServer):
         outputs: QueueOutputs,
         status: Callable[[], dict[str, Any]],
         shutdown_timeout: float,
+        run_function: Callable[[str], bool] | None = None,
     ) -> None:
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
         app.router.add_route("*", "/{tail:.*}", self._handle)
@@ -103,6 +105,7 @@ class HttpServer(AiohttpServer):
         self._invoker = invoker
         self._outputs = outputs
         self._status = status
+        self._run_function = run_function
         self._routes: RouteTable[tuple[FunctionSpec, HttpTrigger]] = RouteTable()
         for spec in functions:
             if isinstance(spec.trigger, HttpTrigger):
@@ -122,6 +125,8 @@ class HttpServer(AiohttpServer):
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if request.path == "/admin/host/status":
             return web.json_response(self._status())
+        if request.path.startswith(ADMIN_FUNCTIONS) and request.method == "POST":
+            return self._run_non_http(request, request.path[len(ADMIN_FUNCTIONS) :])
         relative = self._relative(request.path)
         resolved = None if relative is None else self._routes.resolve(relative, request.method)
         if resolved is None:
@@ -143,6 +148,15 @@ class HttpServer(AiohttpServer):
             body=await request.read(),
         )
         return await self._invoke(spec, http_request, request.path)
+
+    def _run_non_http(self, request: web.Request, name: str) -> web.Response:
+        """The host's admin API: run a non-HTTP function now (master key); 202 at once, as in
+        Azure, while the function runs."""
+        if not self._keys.allows_admin(presented_key(request)):
+            return web.Response(status=401)
+        if self._run_function is None or not self._run_function(name):
+            return web.Response(status=404)
+        return web.Response(status=202)
 
     def _authorized(self, trigger: HttpTrigger, request: web.Request) -> bool:
         level = trigger.auth_level

@@ -19,9 +19,14 @@ from localdev.twilio_sim.inbound import (
     inbound_hangup,
     inbound_sms,
 )
-from localdev.twilio_sim.resources import call_inspection, message_inspection
+from localdev.twilio_sim.resources import (
+    call_inspection,
+    message_inspection,
+    new_sid,
+    recording_json,
+)
 from localdev.twilio_sim.state import STATE, BehaviourSpecError, SimState
-from localdev.twilio_sim.store import InboundRecord
+from localdev.twilio_sim.store import InboundRecord, RecordingRecord
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +149,23 @@ def _inbound_handler(action: InboundAction) -> Callable[[web.Request], Awaitable
     return handler
 
 
+async def add_recording(request: web.Request) -> web.Response:
+    """Plays a caller who left a voicemail on a call: the recording Twilio would keep."""
+    state = request.app[STATE]
+    payload = await _json_body(request)
+    call_sid = payload.get("call_sid") if isinstance(payload, dict) else None
+    if not isinstance(call_sid, str) or call_sid not in state.store.calls:
+        return web.json_response({"error": "'call_sid' must name a call"}, status=400)
+    recording = RecordingRecord(new_sid("RE", state.rng), state.config.account_sid, call_sid)
+    state.store.recordings[recording.sid] = recording
+    return web.json_response(recording_json(recording), status=201)
+
+
+async def list_sim_recordings(request: web.Request) -> web.Response:
+    recordings = request.app[STATE].store.recordings.values()
+    return web.json_response([recording_json(recording) for recording in recordings])
+
+
 def add_control_routes(app: web.Application) -> None:
     router = app.router
     router.add_get("/_sim/health", health)
@@ -152,6 +174,8 @@ def add_control_routes(app: web.Application) -> None:
     router.add_get("/_sim/calls", list_sim_calls)
     router.add_get("/_sim/calls/{sid}", get_sim_call)
     router.add_get("/_sim/requests", list_requests)
+    router.add_get("/_sim/recordings", list_sim_recordings)
+    router.add_post("/_sim/recordings", add_recording)
     router.add_get("/_sim/inbound", list_inbound)
     router.add_post("/_sim/reset", reset)
     router.add_get("/_sim/faults", get_faults)

@@ -8,7 +8,7 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from localdev.twilio_sim.store import CallRecord, MessageRecord
+from localdev.twilio_sim.store import CallRecord, MessageRecord, RecordingRecord
 
 API_VERSION = "2010-04-01"
 DEFAULT_PAGE_SIZE = 50
@@ -148,6 +148,21 @@ def call_inspection(call: CallRecord) -> dict[str, Any]:
         "status_callback_events": list(call.status_callback_events),
         "twiml": None if call.twiml_record is None else call.twiml_record.to_json(),
         "callbacks": [record.to_json() for record in call.callbacks],
+    }
+
+
+def recording_json(recording: RecordingRecord) -> dict[str, Any]:
+    base = account_path(recording.account_sid)
+    return {
+        "sid": recording.sid,
+        "account_sid": recording.account_sid,
+        "call_sid": recording.call_sid,
+        "api_version": API_VERSION,
+        "duration": str(recording.duration),
+        "status": "completed",
+        "date_created": rfc2822(recording.date_created),
+        "uri": f"{base}/Recordings/{recording.sid}.json",
+        "media_url": f"https://api.twilio.com{base}/Recordings/{recording.sid}",
     }
 
 

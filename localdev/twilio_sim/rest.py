@@ -1,4 +1,10 @@
-"""Twilio's REST surface: create, fetch and list Messages and Calls under one account."""
+"""Twilio's REST surface: create, fetch, list and delete Messages and Calls under one account,
+and fetch and delete Recordings.
+
+A DELETE answers 204 with no body; an unknown SID is 404 (20404); a message or call that is
+not final yet is refused with 20009, as Twilio does, and may be deleted once it is. Deleting
+a message deletes its media with it; a call's recordings are resources of their own.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +26,10 @@ from localdev.twilio_sim.resources import (
     message_json,
     new_sid,
     num_segments,
+    recording_json,
 )
 from localdev.twilio_sim.state import STATE, SimState
-from localdev.twilio_sim.store import CallRecord, MessageRecord
+from localdev.twilio_sim.store import CallRecord, MessageRecord, RecordingRecord
 from localdev.twilio_sim.validation import (
     FormParams,
     TwilioApiError,
@@ -128,6 +135,60 @@ async def fetch_call(request: web.Request) -> web.Response:
     return web.json_response(call_json(call))
 
 
+# Twilio refuses to delete a message still on its way or a call still going on.
+NOT_FINAL_MESSAGE = frozenset({"accepted", "scheduled", "queued", "sending", "receiving"})
+NOT_FINAL_CALL = frozenset({"queued", "initiated", "ringing", "in-progress"})
+NOT_FINAL_CODE = 20009
+
+
+def _not_final(what: str, status: str) -> TwilioApiError:
+    return TwilioApiError(
+        NOT_FINAL_CODE,
+        f"Unable to delete record: cannot delete a {what} while its status is {status}",
+        status=409,
+    )
+
+
+async def delete_message(request: web.Request) -> web.Response:
+    messages = request.app[STATE].store.messages
+    message = messages.get(request.match_info["sid"])
+    if message is None:
+        raise not_found(request.path)
+    if message.status in NOT_FINAL_MESSAGE:
+        raise _not_final("message", message.status)
+    del messages[message.sid]
+    return web.Response(status=204)
+
+
+async def delete_call(request: web.Request) -> web.Response:
+    calls = request.app[STATE].store.calls
+    call = calls.get(request.match_info["sid"])
+    if call is None:
+        raise not_found(request.path)
+    if call.status in NOT_FINAL_CALL:
+        raise _not_final("call", call.status)
+    del calls[call.sid]
+    return web.Response(status=204)
+
+
+def _recording(request: web.Request) -> RecordingRecord:
+    recording = request.app[STATE].store.recordings.get(request.match_info["sid"])
+    call_sid = request.match_info.get("call_sid")
+    if recording is None or (call_sid is not None and recording.call_sid != call_sid):
+        raise not_found(request.path)
+    return recording
+
+
+async def fetch_recording(request: web.Request) -> web.Response:
+    return web.json_response(recording_json(_recording(request)))
+
+
+async def delete_recording(request: web.Request) -> web.Response:
+    recording = _recording(request)
+    del request.app[STATE].store.recordings[recording.sid]
+    return web.Response(status=204)
+
+
 def _parse_when(name: str, raw: str) -> date | datetime:
     try:
         if len(raw) == 10:
@@ -223,3 +284,9 @@ def add_rest_routes(app: web.Application) -> None:
     app.router.add_post(f"{base}/Calls.json", create_call)
     app.router.add_get(f"{base}/Calls.json", list_calls)
     app.router.add_get(f"{base}/Calls/{{sid}}.json", fetch_call)
+    app.router.add_delete(f"{base}/Messages/{{sid}}.json", delete_message)
+    app.router.add_delete(f"{base}/Calls/{{sid}}.json", delete_call)
+    app.router.add_get(f"{base}/Recordings/{{sid}}.json", fetch_recording)
+    app.router.add_delete(f"{base}/Recordings/{{sid}}.json", delete_recording)
+    app.router.add_get(f"{base}/Calls/{{call_sid}}/Recordings/{{sid}}.json", fetch_recording)
+    app.router.add_delete(f"{base}/Calls/{{call_sid}}/Recordings/{{sid}}.json", delete_recording)

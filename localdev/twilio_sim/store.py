@@ -110,6 +110,17 @@ class CallRecord:
 
 
 @dataclass
+class RecordingRecord:
+    """A call's recording: a separate resource, which outlives the call until deleted."""
+
+    sid: str
+    account_sid: str
+    call_sid: str
+    duration: int = 5
+    date_created: datetime = field(default_factory=utcnow)
+
+
+@dataclass
 class RequestRecord:
     method: str
     path: str
@@ -151,11 +162,13 @@ class SimStore:
     def __init__(self) -> None:
         self.messages: dict[str, MessageRecord] = {}
         self.calls: dict[str, CallRecord] = {}
+        self.recordings: dict[str, RecordingRecord] = {}
         self.requests: list[RequestRecord] = []
         self.inbound: list[InboundRecord] = []
 
     def reset(self) -> None:
         self.messages.clear()
         self.calls.clear()
+        self.recordings.clear()
         self.requests.clear()
         self.inbound.clear()

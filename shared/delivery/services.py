@@ -17,12 +17,16 @@ from azure.storage.queue.aio import QueueClient
 
 from shared.delivery.pacing import AdaptiveLimit
 from shared.delivery.retry_policy import RetryPolicy
+from shared.delivery.status_counts import CountedLog
+from shared.domain.number_keys import number_key
 from shared.domain.transitions import fold_callback
 from shared.platform.group_commit import GroupCommit
 from shared.platform.settings import Settings, get_settings
 from shared.storage.message_index import MessageIndex
 from shared.storage.message_log import MessageLog
+from shared.storage.message_stats import MessageStats
 from shared.storage.opt_outs import OptOutRegistry
+from shared.storage.retention_store import RetentionStore
 from shared.storage.sid_owners import SidOwners
 
 if TYPE_CHECKING:
@@ -40,11 +44,20 @@ class Services:
     opt_outs: OptOutRegistry
     sids: SidOwners
     index: MessageIndex
+    stats: MessageStats
     credential: AsyncTokenCredential | None = None
     check_batches: dict[int, GroupCommit[str]] = field(default_factory=dict)
     # Twilio requests in flight from this process: sends, reconciliations, status checks.
     pacing: AdaptiveLimit = field(default_factory=lambda: AdaptiveLimit(24))
     _sender: TwilioSender | None = field(default=None, init=False)
+    _retention: RetentionStore | None = field(default=None, init=False)
+
+    async def retention(self) -> RetentionStore:
+        """Only the purge and the erasure use this table: created on their first use."""
+        if self._retention is None:
+            table = await self.tables.create_table_if_not_exists(self.settings.retention_table)
+            self._retention = RetentionStore(table)
+        return self._retention
 
     def sender(self) -> TwilioSender:
         if self._sender is None:
@@ -84,6 +97,7 @@ async def _create(settings: Settings) -> Services:
         log_table = await tables.create_table_if_not_exists(settings.message_log_table)
         opt_out_table = await tables.create_table_if_not_exists(settings.opt_out_table)
         index_table = await tables.create_table_if_not_exists(settings.message_index_table)
+        stats_table = await tables.create_table_if_not_exists(settings.message_stats_table)
         with contextlib.suppress(ResourceExistsError):
             await queue.create_queue()
     except BaseException:
@@ -92,14 +106,21 @@ async def _create(settings: Settings) -> Services:
         if credential is not None:
             await credential.close()
         raise
+
+    def key_of(number: str) -> str:
+        return number_key(settings.number_hash_key, number)
+
+    stats = MessageStats(stats_table)
+    log: MessageLog = CountedLog(log_table, fold_callback, stats)
     return Services(
         settings,
         tables,
         queue,
-        MessageLog(log_table, fold_callback),
-        OptOutRegistry(opt_out_table),
+        log,
+        OptOutRegistry(opt_out_table, key_of),
         SidOwners(log_table),
-        MessageIndex(index_table),
+        MessageIndex(index_table, key_of),
+        stats,
         credential,
         pacing=AdaptiveLimit(settings.twilio_max_in_flight),
     )

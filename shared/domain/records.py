@@ -45,6 +45,7 @@ _SUMMARY_FIELDS = [
     "send_at",
     "source",
     "recording_url",
+    "traceparent",
     "history",
 ]
 # A table string property holds 32K UTF-16 characters; older events give way first.
@@ -110,6 +111,7 @@ class LogRecord:
     url: str | None = None
     send_at: datetime | None = None
     recording_url: str | None = None
+    traceparent: str | None = None
     history: str | None = field(default=None, compare=False, repr=False)
     etag: str | None = field(default=None, compare=False)
 
@@ -150,6 +152,8 @@ class LogRecord:
         if self.waiting:
             assert self.next_attempt_at is not None
             data["next_attempt_at"] = self.next_attempt_at.isoformat()
+        if self.traceparent is not None:
+            data["traceparent"] = self.traceparent
         data.update(self._content_json())
         return data
 

@@ -77,6 +77,7 @@ def new_outbound_record(
         url=request.url,
         tag=request.tag,
         send_at=request.send_at,
+        traceparent=request.traceparent,
         request_hash=request.fingerprint(),
         source=source,
         created_at=now,

@@ -24,10 +24,16 @@ from shared.domain.status import ACCEPTED, KINDS, REJECTED, WITHDRAWN, Kind
 from shared.domain.transitions import new_outbound_record, revive, withdraw
 from shared.platform import logs
 from shared.platform.errors import InvalidRequestError, MisconfiguredError, shown
-from shared.platform.http import HttpError, json_response, misconfigured, read_json
+from shared.platform.http import (
+    HttpError,
+    json_response,
+    misconfigured,
+    read_json,
+    storage_unavailable,
+)
+from shared.platform.tracing import stamped
 from shared.storage.message_log import RecordExistsError
 
-RETRY_AFTER_SECONDS = "5"
 _REFUSED_STATUSES = frozenset({400, 413})
 _COLLECTION: dict[Kind, str] = {"sms": "messages", "call": "calls"}
 
@@ -83,8 +89,21 @@ def _check_sender(request: OutboundRequest, services: Services) -> None:
     )
 
 
+def _erased(record_id: str, status: int) -> HttpError:
+    return HttpError(
+        status,
+        "erased",
+        f"the record of id {record_id!r} was erased at the person's request; "
+        "it is not sent again and its data is gone",
+        "id",
+    )
+
+
 async def _repeat(services: Services, request: OutboundRequest) -> func.HttpResponse:
     existing = await services.log.get(request.id)
+    if existing is None and await services.log.is_erased(request.id):
+        logs.info("send_repeated_after_erasure", id=request.id, kind=request.kind)
+        raise _erased(request.id, 409)
     if existing is None or existing.kind != request.kind:
         raise HttpError(409, "id_conflict", f"id {request.id!r} is in use", "id")
     if existing.request_hash != request.fingerprint():
@@ -106,7 +125,7 @@ async def _repeat(services: Services, request: OutboundRequest) -> func.HttpResp
 
 
 async def _accept(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
-    request = _parse(req, kind)
+    request = stamped(_parse(req, kind))
     try:
         services = await get_services()
         _check_sender(request, services)
@@ -180,13 +199,10 @@ def _storage_refused(exc: StorageRefusedError) -> func.HttpResponse:
 
 def _storage_unavailable(exc: StorageUnavailableError) -> func.HttpResponse:
     logs.error("storage_unavailable", error=str(exc)[:200])
-    return HttpError(
-        503,
-        "storage_unavailable",
-        "storage is unavailable; the request was not accepted and nothing will be sent. "
-        "Retry later with the same Idempotency-Key: it is sent at most once",
-        headers={"Retry-After": RETRY_AFTER_SECONDS},
-    ).response()
+    return storage_unavailable(
+        "the request was not accepted and nothing will be sent. "
+        "Retry later with the same Idempotency-Key: it is sent at most once"
+    )
 
 
 async def accept_send(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
@@ -219,6 +235,8 @@ async def read_status(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
     try:
         services = await get_services()
         found = await services.log.read(record_id)
+        if found is None and await services.log.is_erased(record_id):
+            return _erased(record_id, 404).response()
         if found is None or not _readable_as(found[0], kind):
             return not_found.response()
         record, history = found

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import azure.functions as func
 from azure.core.exceptions import AzureError
 
-from shared.delivery import status_checks
+from shared.delivery import status_checks, status_counts
 from shared.delivery.services import Services, get_services
 from shared.domain.outbound import ID_PATTERN
 from shared.domain.records import LogEvent, LogRecord
@@ -89,10 +89,15 @@ async def _status_callback(req: func.HttpRequest, params: FormParams) -> func.Ht
     )
     services = await get_services()
     key = callback_key(params)
-    if sid and not only_inbound:
-        created = await _add_owned_callback(services, record_id, sid, event, key)
-    else:
-        created = await services.log.add_callback(record_id, event, only_inbound, key)
+    kind = "sms" if params.first("MessageStatus") or params.first("SmsStatus") else "call"
+    direction = "inbound" if only_inbound else "outbound"
+    added = (
+        _add_owned_callback(services, record_id, sid, event, key)
+        if sid and not only_inbound
+        else services.log.add_callback(record_id, event, only_inbound, key)
+    )
+    counted = status_counts.count(services.stats, record_id, kind, direction, event)
+    created, _ = await asyncio.gather(added, counted)
     logs.info(
         "status_callback" if created else "status_callback_repeated", id=record_id, status=status
     )

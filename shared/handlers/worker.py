@@ -194,6 +194,9 @@ async def _ensure_record(services: Services, request: OutboundRequest) -> LogRec
         except RecordExistsError:
             logs.info("record_created_concurrently", id=request.id)
             record = await services.log.get(request.id)
+        if record is None and await services.log.is_erased(request.id):
+            logs.info("send_skipped_erased", id=request.id)
+            return None
         if record is None:
             raise RetryableSendError(f"record {request.id} vanished after create")
     if record.request_hash != request.fingerprint() or record.kind != request.kind:

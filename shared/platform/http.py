@@ -13,6 +13,7 @@ from shared.platform.json_text import InvalidJsonError, parse_json
 
 MAX_BODY_BYTES = 64 * 1024
 JSON = "application/json"
+STORAGE_RETRY_AFTER_SECONDS = "5"
 
 
 class HttpError(Exception):
@@ -63,6 +64,17 @@ def misconfigured(exc: MisconfiguredError) -> func.HttpResponse:
         "gateway_misconfigured",
         f"this function cannot run: setting {exc.name} is missing or invalid; "
         "the gateway's log says why",
+    ).response()
+
+
+def storage_unavailable(consequence: str = "retry later") -> func.HttpResponse:
+    """503 with Retry-After: storage did not answer. ``consequence`` tells the caller what
+    that means for its request (not accepted, incomplete...), the one thing that differs."""
+    return HttpError(
+        503,
+        "storage_unavailable",
+        f"storage is unavailable; {consequence}",
+        headers={"Retry-After": STORAGE_RETRY_AFTER_SECONDS},
     ).response()
 
 

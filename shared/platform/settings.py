@@ -33,6 +33,11 @@ E164 = re.compile(r"\+[1-9][0-9]{1,14}\Z")
 
 Group = Literal["storage", "twilio", "voice"]
 
+# Used only while NUMBER_HASH_KEY is unset, and reported as unsafe: anyone who knows it can
+# test a number against the opt-out table and the index.
+DEVELOPMENT_NUMBER_KEY = b"gateway-development-number-key"
+MAX_RETENTION_DAYS = 3650
+
 # A send's claim must outlive the Twilio call it guards, by this much at least.
 SETTLE_MARGIN_SECONDS = 5.0
 
@@ -95,6 +100,13 @@ class Settings:
     voice_invalid_choice: str | None = None
     voice_goodbye: str | None = None
     message_index_table: str = "MessageIndex"
+    retention_table: str = "Retention"
+    retention_days: int = 30
+    body_retention_days: int | None = None
+    number_hash_key: bytes = field(default=DEVELOPMENT_NUMBER_KEY, repr=False)
+    twilio_delete_on_erasure: bool = False
+    twilio_delete_on_purge: bool = False
+    message_stats_table: str = "MessageStats"
     webhook_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
     problems: Mapping[str, MissingSettingError | InvalidSettingError] = field(default_factory=dict)
 
@@ -117,6 +129,12 @@ class Settings:
             found.append(
                 "PUBLIC_BASE_URL is not set: Twilio is never asked for status callbacks, so "
                 "sends stay at their first Twilio status"
+            )
+        if self.number_hash_key == DEVELOPMENT_NUMBER_KEY:
+            found.append(
+                "NUMBER_HASH_KEY is not set: numbers in the opt-out table and the index are "
+                "hashed with a published development key; set a secret (Key Vault) before the "
+                "first real message, since changing it later orphans those rows"
             )
         return found
 
@@ -173,6 +191,40 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise InvalidSettingError(name, "must be greater than zero")
     return value
+
+
+def _days(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 5):
+        raise InvalidSettingError(name, f"expected a whole number of days, got {raw!r}")
+    value = int(raw)
+    if not 1 <= value <= MAX_RETENTION_DAYS:
+        raise InvalidSettingError(name, f"must be from 1 to {MAX_RETENTION_DAYS} days")
+    return value
+
+
+def _body_days(env: Mapping[str, str]) -> int | None:
+    if _text(env, "BODY_RETENTION_DAYS") is None:
+        return None
+    days = _days(env, "BODY_RETENTION_DAYS", 0)
+    records = _days(env, "RETENTION_DAYS", 30)
+    if days >= records:
+        raise InvalidSettingError(
+            "BODY_RETENTION_DAYS",
+            f"{days} is not less than RETENTION_DAYS ({records}): the purge deletes it all first",
+        )
+    return days
+
+
+def _secret_key(env: Mapping[str, str], name: str) -> bytes:
+    raw = _text(env, name)
+    if raw is None:
+        return DEVELOPMENT_NUMBER_KEY
+    if len(raw) < 32:
+        raise InvalidSettingError(name, "must be at least 32 characters of random text")
+    return raw.encode()
 
 
 def _phone(env: Mapping[str, str], name: str) -> str | None:
@@ -318,7 +370,14 @@ def _storage(env: Mapping[str, str]) -> dict[str, Any]:
         "message_log_table": _text(env, "MESSAGE_LOG_TABLE") or "MessageLog",
         "opt_out_table": _text(env, "OPT_OUT_TABLE") or "OptOuts",
         "message_index_table": _text(env, "MESSAGE_INDEX_TABLE") or "MessageIndex",
+        "message_stats_table": _text(env, "MESSAGE_STATS_TABLE") or "MessageStats",
         "log_message_bodies": _flag(env, "LOG_MESSAGE_BODIES", True),
+        "retention_table": _text(env, "RETENTION_TABLE") or "Retention",
+        "retention_days": _days(env, "RETENTION_DAYS", 30),
+        "body_retention_days": _body_days(env),
+        "number_hash_key": _secret_key(env, "NUMBER_HASH_KEY"),
+        "twilio_delete_on_erasure": _flag(env, "TWILIO_DELETE_ON_ERASURE", False),
+        "twilio_delete_on_purge": _flag(env, "TWILIO_DELETE_ON_PURGE", False),
     }
 
 

@@ -17,6 +17,9 @@ A callback row's key is a digest of everything Twilio signed (SID, status, param
 signature has no nonce, so a captured callback can be replayed at will, and a replay (or
 Twilio's own retry) then collides with the first row and adds nothing. A record holds at
 most one row per distinct callback Twilio sent for it.
+
+An erased record leaves a tombstone: a summary row that says ``erased`` and holds nothing else
+of it, so that its id still refuses a second send. Every read sees a tombstone as no record.
 """
 
 from __future__ import annotations
@@ -31,11 +34,12 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
+    AzureError,
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient
 
 from shared.domain.records import (
@@ -45,8 +49,11 @@ from shared.domain.records import (
     LogRecord,
     event_from_fields,
     events_of,
+    utcnow,
     with_event,
 )
+from shared.platform import logs
+from shared.storage.table_rows import MAX_ROWS_PER_BATCH, delete_rows
 
 EVENT_PREFIX = "event-"
 CALLBACK_PREFIX = EVENT_PREFIX + "cb-"
@@ -57,6 +64,8 @@ NO_ECHO = "return-no-content"
 FOLD_PROPERTY = "fold"
 FOLD_ANY = "any"
 FOLD_INBOUND = "inbound"
+# On a summary row: the record was erased; the row is its tombstone.
+ERASED_PROPERTY = "erased"
 
 
 class RecordExistsError(Exception):
@@ -96,6 +105,8 @@ def from_rows(
     to_fold: list[tuple[LogEvent, bool]] = []
     for entity in entities:
         if entity["RowKey"] == SUMMARY:
+            if is_tombstone(entity):
+                return None
             record = LogRecord.from_entity(entity)
         elif str(entity["RowKey"]).startswith(EVENT_PREFIX):
             event = event_from_fields(entity)
@@ -109,6 +120,34 @@ def from_rows(
     for event, inbound_only in to_fold:
         record = fold(record, event, inbound_only)
     return record, rows
+
+
+def is_tombstone(entity: Mapping[str, Any]) -> bool:
+    return entity.get("RowKey") == SUMMARY and entity.get(ERASED_PROPERTY) is True
+
+
+def tombstone_entity(record_id: str, kind: str, direction: str) -> dict[str, Any]:
+    return {
+        "PartitionKey": record_id,
+        "RowKey": SUMMARY,
+        ERASED_PROPERTY: True,
+        "kind": kind,
+        "direction": direction,
+        "erased_at": utcnow(),
+    }
+
+
+def sids_in(entities: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Every Twilio SID a record's rows name: on the summary, in its history, on event rows."""
+    found: set[str] = set()
+    for entity in entities:
+        if entity.get("twilio_sid"):
+            found.add(str(entity["twilio_sid"]))
+        if entity.get("RowKey") == SUMMARY and isinstance(entity.get("history"), str):
+            for event in json.loads(entity["history"]):
+                if isinstance(event, dict) and event.get("twilio_sid"):
+                    found.add(str(event["twilio_sid"]))
+    return found
 
 
 class MessageLog:
@@ -152,6 +191,42 @@ class MessageLog:
     async def _load(self, record_id: str) -> tuple[LogRecord, list[LogEvent]] | None:
         entities = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": record_id})
         return from_rows([entity async for entity in entities], self._fold)
+
+    async def rows(self, record_id: str) -> list[TableEntity]:
+        """Every row of the record's partition as stored: for the purge and the erasure."""
+        entities = self._table.query_entities("PartitionKey eq @pk", parameters={"pk": record_id})
+        return [entity async for entity in entities]
+
+    def record_of(self, entities: Sequence[Mapping[str, Any]]) -> LogRecord | None:
+        found = from_rows(entities, self._fold)
+        return found[0] if found else None
+
+    async def is_erased(self, record_id: str) -> bool:
+        try:
+            entity = await self._table.get_entity(record_id, SUMMARY)
+        except ResourceNotFoundError:
+            return False
+        return is_tombstone(entity)
+
+    async def bury(self, record_id: str, kind: str, direction: str, other_rows: list[str]) -> None:
+        """Replaces the summary with a tombstone, whatever it was (a writer holding the old
+        ETag then fails its write and reads the record as gone), and deletes the record's
+        other rows: one transaction, the partition being the record's own."""
+        tombstone = tombstone_entity(record_id, kind, direction)
+        first, rest = other_rows[: MAX_ROWS_PER_BATCH - 1], other_rows[MAX_ROWS_PER_BATCH - 1 :]
+        operations: list[Any] = [("upsert", tombstone, {"mode": UpdateMode.REPLACE})]
+        operations += [("delete", {"PartitionKey": record_id, "RowKey": key}) for key in first]
+        try:
+            await self._table.submit_transaction(operations)
+        except AzureError as exc:
+            # A row gone already (an erasure running twice) sinks the whole transaction.
+            logs.info("bury_retried_one_by_one", error=type(exc).__name__)
+            await self._table.upsert_entity(tombstone, mode=UpdateMode.REPLACE)
+            rest = other_rows
+        await delete_rows(self._table, record_id, rest)
+
+    async def delete_rows(self, record_id: str, row_keys: list[str]) -> None:
+        await delete_rows(self._table, record_id, row_keys)
 
     async def history(self, record_id: str) -> list[LogEvent]:
         found = await self.read(record_id)

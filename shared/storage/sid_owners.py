@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables.aio import TableClient
 
 from shared.storage.message_log import NO_ECHO
+from shared.storage.table_rows import delete_rows
 
 # Never a record id: ids are [A-Za-z0-9_-]; Twilio SIDs are letters and hex digits.
 PARTITION_PREFIX = "sid:"
@@ -58,6 +59,17 @@ class SidOwners:
                 return writing.result()
         return await self.claim(sid, record_id)
 
+    async def owner(self, sid: str) -> str | None:
+        """The record that owns ``sid``, if any: one point read (none if remembered)."""
+        known = self._known.get(sid)
+        if known is not None:
+            return known
+        try:
+            existing = await self._table.get_entity(PARTITION_PREFIX + sid, ROW)
+        except ResourceNotFoundError:
+            return None
+        return self._remember(sid, str(existing["record_id"]))
+
     async def _claim(self, sid: str, record_id: str) -> str:
         entity = {"PartitionKey": PARTITION_PREFIX + sid, "RowKey": ROW, "record_id": record_id}
         try:
@@ -66,6 +78,14 @@ class SidOwners:
             existing = await self._table.get_entity(PARTITION_PREFIX + sid, ROW)
             return self._remember(sid, str(existing["record_id"]))
         return self._remember(sid, record_id)
+
+    async def release(self, sids: set[str]) -> None:
+        """Deletes the owner rows of a purged or erased record (gone already: no error)."""
+        for sid in sids:
+            self._known.pop(sid, None)
+        await asyncio.gather(
+            *(delete_rows(self._table, PARTITION_PREFIX + sid, [ROW]) for sid in sids)
+        )
 
     def _remember(self, sid: str, owner: str) -> str:
         self._known[sid] = owner

@@ -9,6 +9,7 @@ The client's own retry option stays off: a retried POST after a 5xx can send twi
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import logging
 from contextvars import ContextVar
@@ -25,6 +26,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from shared.domain.outbound import OutboundRequest
+from shared.platform import logs
 from shared.platform.settings import Settings
 from shared.platform.tracing import client_span
 from shared.twilio.twiml import say_response
@@ -265,6 +267,25 @@ class TwilioSender:
                 found.append(_result(resource))
         return found
 
+    async def delete(self, resource: str, sid: str) -> DeleteOutcome:
+        """Twilio refuses with 20009 to delete what is not final yet; that, a 5xx or no answer
+        is ``LATER``, 404 is ``GONE``. A DELETE is safe to repeat, unlike a POST."""
+        clients = {"sms": self._client.messages, "call": self._client.calls,
+                   "recording": self._client.recordings}  # fmt: skip
+        context = clients[resource](sid)
+        try:
+            async with asyncio.timeout(self._settings.twilio_timeout_seconds + 1):
+                await context.delete_async()
+        except TwilioRestException as exc:
+            if exc.status == 404 or exc.code == NOT_FOUND_CODE:
+                return DeleteOutcome.GONE
+            logs.warning("twilio_delete_refused", sid=sid, status=exc.status, code=exc.code)
+            return DeleteOutcome.LATER
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            logs.warning("twilio_delete_unreachable", sid=sid, error=type(exc).__name__)
+            return DeleteOutcome.LATER
+        return DeleteOutcome.DELETED
+
     async def fetch(self, kind: str, sid: str) -> SentResult:
         """The resource as Twilio knows it now: the status checks' source of truth."""
         context = self._client.messages(sid) if kind == "sms" else self._client.calls(sid)
@@ -306,6 +327,16 @@ def retry_after_seconds(value: str, now: datetime | None = None) -> float | None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+class DeleteOutcome(enum.Enum):
+    DELETED = "deleted"
+    GONE = "gone"  # Twilio does not know it (deleted before, or never there)
+    LATER = "later"  # not final yet (20009), or Twilio could not be reached: try again
+
+
+NOT_FINAL_YET_CODE = 20009
+NOT_FOUND_CODE = 20404
 
 
 def _result(resource: Any) -> SentResult:

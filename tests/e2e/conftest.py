@@ -24,6 +24,7 @@ from tests.support.fast_app import fast_app
 ACCOUNT_SID = "AC" + "e" * 32
 AUTH_TOKEN = "e2e-auth-token"
 FUNCTION_KEY = "e2e-function-key"
+MASTER_KEY = "e2e-master-key"
 FROM_NUMBER = "+15005550006"
 # Two shared keys at once, as during a rotation: Twilio may sign with either.
 OLD_KEY = ("webhooks_sharedkey_e2e_old", "e2e-old-secret")
@@ -122,6 +123,9 @@ def stack_processes(
         "SMS_AUTO_REPLY": "Thanks, we got your message.",
         "VOICE_GREETING": "Hello from the gateway.",
         **_example_menu(),
+        "NUMBER_HASH_KEY": "e2e-number-hash-key-of-at-least-32-characters",
+        "TWILIO_DELETE_ON_ERASURE": "true",
+        "LOCALDEV_MASTER_KEY": MASTER_KEY,
         "SIM_CALLBACK_DELAY": "0.05",
         "SIM_SLOW_SECONDS": "4",
     }

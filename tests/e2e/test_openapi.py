@@ -63,6 +63,9 @@ OPERATIONS = [
     ("GET", "/messages", NEGATIVE),
     ("GET", "/calls", POSITIVE),
     ("GET", "/calls", NEGATIVE),
+    ("DELETE", "/numbers/{number}", POSITIVE),
+    ("GET", "/stats", POSITIVE),
+    ("GET", "/stats", NEGATIVE),
 ]
 # The whole run's budget, shared out: more operations mean fewer examples each, not a slower suite.
 EXAMPLES = 300

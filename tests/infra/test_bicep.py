@@ -123,7 +123,11 @@ def test_provisioned_settings_load_as_the_app_reads_them() -> None:
         "OUTBOUND_QUEUE": "outbound",
         "MESSAGE_LOG_TABLE": "MessageLog",
         "MESSAGE_INDEX_TABLE": "MessageIndex",
+        "MESSAGE_STATS_TABLE": "MessageStats",
         "OPT_OUT_TABLE": "OptOuts",
+        "RETENTION_TABLE": "Retention",
+        "RETENTION_DAYS": "30",
+        "NUMBER_HASH_KEY": "resolved-from-key-vault-32-characters-at-least",
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": "resolved-from-key-vault",
         "TWILIO_API_KEY_SID": "",
@@ -153,6 +157,7 @@ def test_provisioned_settings_load_as_the_app_reads_them() -> None:
     assert settings.storage_connection.client_id == resolved["AzureWebJobsStorage__clientId"]
     assert settings.validate_signatures and not settings.trust_forwarded_headers
     assert settings.public_base_url == resolved["PUBLIC_BASE_URL"]
+    assert settings.problems == {} and settings.retention_days == 30
 
 
 def test_storage_connection_is_identity_based_with_the_apps_identity() -> None:
@@ -171,6 +176,9 @@ def test_twilio_secrets_are_key_vault_references() -> None:
     assert "@Microsoft.KeyVault(SecretUri=${twilioApiKeySecretUri})" in json.dumps(
         settings["TWILIO_API_KEY_SECRET"]
     )
+    assert settings["NUMBER_HASH_KEY"] == (
+        "@Microsoft.KeyVault(SecretUri=${numberHashKeySecretUri})"
+    )
     for name, uri in (
         ("TWILIO_WEBHOOK_KEY_SECRET", "twilioWebhookKeySecretUri"),
         ("TWILIO_WEBHOOK_KEY_SECRET_2", "twilioWebhookKeySecret2Uri"),
@@ -188,6 +196,8 @@ def test_twilio_secrets_are_key_vault_references() -> None:
         ("main.bicep", "twilioApiKeySecret"),
         ("app/keyvault.bicep", "twilioAuthToken"),
         ("app/keyvault.bicep", "twilioApiKeySecret"),
+        ("main.bicep", "numberHashKey"),
+        ("app/keyvault.bicep", "numberHashKey"),
         ("main.bicep", "twilioWebhookKeySecret"),
         ("main.bicep", "twilioWebhookKeySecret2"),
         ("app/keyvault.bicep", "twilioWebhookKeySecret"),
@@ -278,7 +288,9 @@ def test_queues_and_tables_are_the_ones_the_app_uses_by_default() -> None:
     assert defaults["outboundQueueName"] == Settings.outbound_queue
     assert defaults["messageLogTableName"] == Settings.message_log_table
     assert defaults["messageIndexTableName"] == Settings.message_index_table
+    assert defaults["messageStatsTableName"] == Settings.message_stats_table
     assert defaults["optOutTableName"] == Settings.opt_out_table
+    assert defaults["retentionTableName"] == Settings.retention_table
     assert queue_names == {"outboundQueueName", "${outboundQueueName}-poison"}
 
 
@@ -380,3 +392,42 @@ def test_main_passes_twilios_concurrency_to_the_app() -> None:
     api = parsed("main.bicep")["modules"]["api"]["config"]["params"]
 
     assert api["twilioConcurrency"] == "twilioConcurrency"
+
+
+def test_entra_sign_in_is_optional_and_leaves_machine_paths_to_the_app() -> None:
+    auth = resource("app/api.bicep", "consoleAuth")
+    parameters = parsed("app/api.bicep")["parameters"]
+    validation = auth["config"]["properties"]["globalValidation"]
+    excluded = set(validation["excludedPaths"])
+
+    assert auth["condition"] == "consoleEntraAuth"
+    assert parameters["consoleEntraAuth"]["default"] is False
+    assert validation["requireAuthentication"] is True
+    assert {"/api/twilio/*", "/api/twiml/*", "/api/messages/*", "/api/calls/*"} <= excluded
+    assert not {path for path in excluded if path.startswith(("/api/console", "/api/stats"))}
+
+
+def test_every_route_machines_call_is_excluded_from_sign_in() -> None:
+    excluded = resource("app/api.bicep", "consoleAuth")["config"]["properties"]["globalValidation"][
+        "excludedPaths"
+    ]
+    people = {"console", "console/{asset}", "stats"}
+
+    for route, _, _ in HTTP_FUNCTIONS.values():
+        if route in people:
+            continue
+        path = "/api/" + route.replace("{id}", "x")
+        assert any(
+            path == rule or (rule.endswith("/*") and path.startswith(rule[:-1]))
+            for rule in excluded
+        ), path
+
+
+def test_the_workbook_is_deployed_from_its_json_file() -> None:
+    workbook = resource("app/workbook.bicep", "workbook")
+    loaded = workbook["properties"]["serializedData"]["function"]
+
+    assert loaded["type"] == "load_text_content"
+    assert (INFRA / "app" / loaded["parameters"]["file_path"]).resolve() == (
+        INFRA / "workbook" / "gateway.workbook.json"
+    )

@@ -99,3 +99,14 @@ def test_func_misses_dot_files_under_a_pattern_with_a_trailing_slash() -> None:
 
     assert not parser.accepts(".localdev/azurite/db.json")
     assert parser.accepts(".localdev/.host.pid")
+
+
+def test_the_console_page_and_its_assets_are_deployed(checkout: Path) -> None:
+    packaged = package_files(checkout)
+
+    assert {
+        "shared/handlers/console/index.html",
+        "shared/handlers/console/console.js",
+        "shared/handlers/console/console.css",
+    } <= packaged
+    assert not {path for path in packaged if path.startswith(("docs/", "node_modules/"))}

@@ -34,8 +34,9 @@ async def test_a_stop_handled_here_applies_at_once(gateway: Gateway) -> None:
 async def test_a_stop_from_another_instance_is_seen_after_the_refresh(gateway: Gateway) -> None:
     clock = Clock()
     table = gateway.services.tables.get_table_client(gateway.services.settings.opt_out_table)
-    here = OptOutRegistry(table, refresh_seconds=30, clock=clock)
-    elsewhere = OptOutRegistry(table)
+    key_of = gateway.services.index.number_key
+    here = OptOutRegistry(table, key_of, refresh_seconds=30, clock=clock)
+    elsewhere = OptOutRegistry(table, key_of)
     assert not await here.is_opted_out(NUMBER)
 
     await elsewhere.apply_keyword(NUMBER, "STOP")

@@ -96,13 +96,13 @@ def test_unsupported_trigger_is_skipped_with_a_warning(
         _app(
             tmp_path,
             """
-            @app.timer_trigger(schedule="0 */5 * * * *", arg_name="timer")
-            def tick(timer) -> None: ...
+            @app.blob_trigger(arg_name="blob", path="c/{name}", connection="AzureWebJobsStorage")
+            def tick(blob) -> None: ...
             """,
         )
     )
     assert app.functions == []
-    assert "timerTrigger" in app.skipped["tick"]
+    assert "blobTrigger" in app.skipped["tick"]
     assert any("tick" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
 
 

@@ -10,10 +10,12 @@ import logging
 from dataclasses import dataclass
 from functools import cache
 
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.logging.handler import LoggingHandler
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -41,3 +43,11 @@ def in_memory_telemetry() -> Telemetry:
     logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
     handler = LoggingHandler(level=logging.INFO, logger_provider=logger_provider)
     return Telemetry(spans, logs, handler)
+
+
+@cache
+def in_memory_metrics() -> InMemoryMetricReader:
+    """The global meter provider, read in memory (it too can be set only once)."""
+    reader = InMemoryMetricReader()
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+    return reader

@@ -184,6 +184,7 @@ class Soak:
             "MESSAGE_LOG_TABLE": self.table_name,
             "OPT_OUT_TABLE": f"{self.table_name}OptOuts",
             "MESSAGE_INDEX_TABLE": f"{self.table_name}Index",
+            "MESSAGE_STATS_TABLE": f"{self.table_name}Stats",
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "TWILIO_FROM_NUMBER": FROM_NUMBER,

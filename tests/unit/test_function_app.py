@@ -6,6 +6,7 @@ import azure.functions as func
 import pytest
 from azure.functions.decorators.http import HttpTrigger
 from azure.functions.decorators.queue import QueueTrigger
+from azure.functions.decorators.timer import TimerTrigger
 
 from tests.support.app import functions
 from tests.support.fresh_python import run_python
@@ -21,6 +22,10 @@ HTTP_FUNCTIONS: dict[str, tuple[str, set[str], func.AuthLevel]] = {
     "get_message": ("messages/{id}", {"GET"}, FUNCTION),
     "get_call": ("calls/{id}", {"GET"}, FUNCTION),
     "openapi_document": ("openapi.json", {"GET"}, FUNCTION),
+    "erase_number": ("numbers/{number}", {"DELETE"}, FUNCTION),
+    "statistics": ("stats", {"GET"}, FUNCTION),
+    "console_page": ("console", {"GET"}, ANONYMOUS),
+    "console_asset": ("console/{asset}", {"GET"}, ANONYMOUS),
     "twilio_status": ("twilio/status", {"POST"}, ANONYMOUS),
     "twilio_sms": ("twilio/sms", {"POST"}, ANONYMOUS),
     "twilio_voice": ("twilio/voice", {"POST"}, ANONYMOUS),
@@ -33,10 +38,21 @@ HTTP_FUNCTIONS: dict[str, tuple[str, set[str], func.AuthLevel]] = {
     "reminder_twiml_preview": ("preview/twiml/reminder", {"GET", "POST"}, FUNCTION),
 }
 QUEUE_FUNCTIONS = {"outbound_worker": ("%OUTBOUND_QUEUE%", "AzureWebJobsStorage")}
+TIMER_FUNCTIONS = {"retention_purge": "0 7 * * * *"}
 
 
 def test_app_declares_exactly_the_expected_functions() -> None:
-    assert set(functions()) == set(HTTP_FUNCTIONS) | set(QUEUE_FUNCTIONS)
+    expected = set(HTTP_FUNCTIONS) | set(QUEUE_FUNCTIONS) | set(TIMER_FUNCTIONS)
+
+    assert set(functions()) == expected
+
+
+@pytest.mark.parametrize("name", TIMER_FUNCTIONS)
+def test_timer_function_runs_on_its_ncrontab_schedule(name: str) -> None:
+    trigger = functions()[name].get_trigger()
+
+    assert isinstance(trigger, TimerTrigger)
+    assert trigger.schedule == TIMER_FUNCTIONS[name]
 
 
 @pytest.mark.parametrize("name", HTTP_FUNCTIONS)

@@ -12,6 +12,7 @@ from shared.domain.records import LogRecord
 from shared.storage.message_index import (
     InvalidContinuationError,
     Position,
+    index_entities,
     index_entity,
     partition,
     row_key,
@@ -48,11 +49,21 @@ def test_partition_is_kind_and_utc_day() -> None:
     entity = index_entity(record("r1", late_in_tokyo, kind="call"))
 
     assert entity["PartitionKey"] == "call-20261127" == partition("call", date(2026, 11, 27))
-    assert (entity["id"], entity["from_"], entity["direction"]) == (
-        "r1",
-        "+15005550006",
-        "outbound",
-    )
+    assert (entity["id"], entity["direction"]) == ("r1", "outbound")
+
+
+def test_index_rows_hold_no_number_in_clear() -> None:
+    rows = index_entities(record("r1", AT), lambda number: f"key{number[-4:]}")
+
+    assert "+1555" not in repr(rows) and "+1500" not in repr(rows)
+
+
+def test_each_number_of_a_record_has_its_own_row_after_every_time_row() -> None:
+    rows = index_entities(record("r1", AT), lambda number: f"key{number[-4:]}")
+    keys = [row["RowKey"] for row in rows]
+
+    assert keys[1:] == [f"n-key4567-{keys[0]}", f"n-key0006-{keys[0]}"]
+    assert all(key > "9" * 40 for key in keys[1:])
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from shared.domain.records import MAX_HISTORY_CHARS, LogEvent, LogRecord, events_of, with_event
-from shared.storage.message_log import FOLD_ANY, FOLD_INBOUND, from_rows
+from shared.storage.message_log import (
+    FOLD_ANY,
+    FOLD_INBOUND,
+    FOLD_PROPERTY,
+    from_rows,
+    sids_in,
+    tombstone_entity,
+)
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -69,3 +76,29 @@ def test_rows_marked_to_fold_are_folded_in_row_order_and_others_are_history_only
 
 def test_callback_rows_without_a_summary_are_no_record() -> None:
     assert from_rows([row("event-1", "sent", fold=FOLD_ANY)], folded_statuses) is None
+
+
+def test_a_tombstone_reads_as_no_record_whatever_rows_remain() -> None:
+    rows = [
+        {"RowKey": "event-1", "PartitionKey": "r-1", "status": "delivered", "source": "twilio",
+         "at": NOW, FOLD_PROPERTY: FOLD_ANY},
+        tombstone_entity("r-1", "sms", "outbound"),
+    ]  # fmt: skip
+
+    assert from_rows(sorted(rows, key=lambda row: row["RowKey"]), folded_statuses) is None
+
+
+def test_a_tombstone_holds_nothing_of_the_record() -> None:
+    assert set(tombstone_entity("r-1", "sms", "outbound")) == {
+        "PartitionKey", "RowKey", "erased", "kind", "direction", "erased_at",
+    }  # fmt: skip
+
+
+def test_every_sid_a_record_names_is_found_in_summary_history_and_rows() -> None:
+    summary = replace(
+        with_event(record(), LogEvent("queued", "twilio", at=NOW, twilio_sid="SM1")),
+        twilio_sid="SM2",
+    ).to_entity()
+    callback = {"RowKey": "event-1", "twilio_sid": "SM3"}
+
+    assert sids_in([summary, callback]) == {"SM1", "SM2", "SM3"}

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.test_function_app import HTTP_FUNCTIONS, QUEUE_FUNCTIONS
+from tests.unit.test_function_app import HTTP_FUNCTIONS, QUEUE_FUNCTIONS, TIMER_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 IN, OUT = "0", "1"
@@ -44,7 +44,7 @@ def indexed() -> dict[str, dict[str, Any]]:
 
 
 def test_worker_indexes_exactly_the_apps_functions(indexed: dict[str, dict[str, Any]]) -> None:
-    assert set(indexed) == set(HTTP_FUNCTIONS) | set(QUEUE_FUNCTIONS)
+    assert set(indexed) == set(HTTP_FUNCTIONS) | set(QUEUE_FUNCTIONS) | set(TIMER_FUNCTIONS)
 
 
 @pytest.mark.parametrize("name", HTTP_FUNCTIONS)
@@ -58,3 +58,8 @@ def test_worker_binds_http_functions_to_request_and_response(
 def test_worker_binds_the_queue_trigger(indexed: dict[str, dict[str, Any]]) -> None:
     assert indexed["outbound_worker"]["is_async"]
     assert indexed["outbound_worker"]["bindings"] == [["msg", "queueTrigger", IN]]
+
+
+def test_worker_binds_the_retention_timer(indexed: dict[str, dict[str, Any]]) -> None:
+    assert indexed["retention_purge"]["is_async"]
+    assert indexed["retention_purge"]["bindings"] == [["timer", "timerTrigger", IN]]

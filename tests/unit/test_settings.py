@@ -107,6 +107,7 @@ def test_unsigned_webhooks_against_a_local_simulator_are_not_warned_about() -> N
         TWILIO_VALIDATE_SIGNATURES="false",
         TWILIO_API_BASE_URL="http://127.0.0.1:4010",
         PUBLIC_BASE_URL="http://127.0.0.1:7071",
+        NUMBER_HASH_KEY="k" * 32,
     )
 
     assert settings.warnings() == []
@@ -409,6 +410,47 @@ def test_the_retry_budget_is_a_day_unless_set() -> None:
     assert settings.twilio_retry_budget_hours == 24.0
     assert (settings.twilio_retry_first_seconds, settings.twilio_retry_max_seconds) == (10, 600)
     assert load(TWILIO_RETRY_BUDGET_HOURS="48").twilio_retry_budget_hours == 48.0
+
+
+def test_records_are_kept_30_days_and_nothing_is_deleted_at_twilio_by_default() -> None:
+    settings = load()
+
+    assert settings.retention_days == 30 and settings.retention_table == "Retention"
+    assert not settings.twilio_delete_on_erasure and not settings.twilio_delete_on_purge
+
+
+@pytest.mark.parametrize("days", ["0", "3651", "seven", "-1", "1.5", "٣"])
+def test_retention_days_must_be_whole_days_in_range(days: str) -> None:
+    problem = setting_error(RETENTION_DAYS=days)
+
+    assert isinstance(problem, InvalidSettingError) and problem.name == "RETENTION_DAYS"
+
+
+def test_a_short_number_hash_key_is_refused_naming_it() -> None:
+    problem = setting_error(NUMBER_HASH_KEY="too-short")
+
+    assert isinstance(problem, InvalidSettingError) and problem.name == "NUMBER_HASH_KEY"
+
+
+def test_no_number_hash_key_is_warned_about() -> None:
+    assert any("NUMBER_HASH_KEY" in warning for warning in load().warnings())
+
+
+def test_twilio_side_deletion_is_read_as_flags() -> None:
+    settings = load(TWILIO_DELETE_ON_ERASURE="true", TWILIO_DELETE_ON_PURGE="yes")
+
+    assert settings.twilio_delete_on_erasure and settings.twilio_delete_on_purge
+
+
+def test_bodies_are_kept_as_long_as_records_unless_set() -> None:
+    assert load().body_retention_days is None
+    assert load(BODY_RETENTION_DAYS="7").body_retention_days == 7
+
+
+def test_bodies_kept_longer_than_records_are_refused_naming_it() -> None:
+    problem = setting_error(BODY_RETENTION_DAYS="30", RETENTION_DAYS="30")
+
+    assert isinstance(problem, InvalidSettingError) and problem.name == "BODY_RETENTION_DAYS"
 
 
 def test_two_webhook_keys_are_held_by_id_for_rotation() -> None:

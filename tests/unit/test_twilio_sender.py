@@ -21,6 +21,7 @@ from shared.platform.settings import Settings
 from shared.platform.storage_connection import StorageConnection
 from shared.twilio.sender import (
     CALL_EVENTS,
+    DeleteOutcome,
     MissingSenderError,
     PermanentSendError,
     SentResult,
@@ -457,3 +458,38 @@ async def test_a_refused_list_page_is_classified_like_any_refusal() -> None:
         await sender.find_candidates(SMS, SINCE)
 
     assert raised.value.ambiguous and raised.value.code == 20503
+
+
+@pytest.mark.parametrize(
+    ("resource", "path"),
+    [
+        ("sms", "Messages/SM1.json"),
+        ("call", "Calls/SM1.json"),
+        ("recording", "Recordings/SM1.json"),
+    ],
+)
+async def test_delete_sends_a_delete_to_the_resource(resource: str, path: str) -> None:
+    fake = FakeTwilio(Response(204, ""))
+
+    outcome = await sender(fake).delete(resource, "SM1")
+
+    assert outcome is DeleteOutcome.DELETED
+    assert [(r.method, r.url) for r in fake.requests] == [("DELETE", f"{API}/{path}")]
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        (twilio_error(404, 20404, "not found"), DeleteOutcome.GONE),
+        (twilio_error(409, 20009, "not final"), DeleteOutcome.LATER),
+        (twilio_error(503, 20500, "unavailable"), DeleteOutcome.LATER),
+    ],
+)
+async def test_delete_tells_gone_from_try_later(answer: Response, outcome: DeleteOutcome) -> None:
+    assert await sender(FakeTwilio(answer)).delete("sms", "SM1") is outcome
+
+
+async def test_delete_without_an_answer_is_tried_later() -> None:
+    fake = FakeTwilio(aiohttp.ServerDisconnectedError())
+
+    assert await sender(fake).delete("call", "CA1") is DeleteOutcome.LATER
