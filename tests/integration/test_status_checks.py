@@ -160,9 +160,9 @@ async def test_checks_left_at_the_same_time_share_one_queue_message(gateway: Gat
 async def test_one_check_message_checks_each_of_its_records(gateway: Gateway) -> None:
     for record_id in ("many-1", "many-2"):
         await sent(gateway, record_id, sid_of(record_id))
-    gateway.twilio.script(
-        *(reply(200, {"sid": sid_of(i), "status": "delivered"}) for i in ("many-1", "many-2"))
-    )
+    gateway.twilio.resources = {
+        sid_of(i): {"sid": sid_of(i), "status": "delivered"} for i in ("many-1", "many-2")
+    }
 
     await run_worker(trigger_message("c", checks(["many-1", "many-2"])))
 
@@ -177,9 +177,9 @@ async def test_the_open_records_of_one_check_message_share_their_next_check(
 ) -> None:
     for record_id in ("open-1", "open-2"):
         await sent(gateway, record_id, sid_of(record_id))
-    gateway.twilio.script(
-        *(reply(200, {"sid": sid_of(i), "status": "sent"}) for i in ("open-1", "open-2"))
-    )
+    gateway.twilio.resources = {
+        sid_of(i): {"sid": sid_of(i), "status": "sent"} for i in ("open-1", "open-2")
+    }
 
     await run_worker(trigger_message("c", checks(["open-1", "open-2"])))
 

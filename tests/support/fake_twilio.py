@@ -46,6 +46,8 @@ class FakeTwilio(AsyncHttpClient):  # type: ignore[misc]
         self.outcomes: list[Response | BaseException] = list(outcomes)
         self.requests: list[RecordedRequest] = []
         self.listed: list[dict[str, Any]] = []
+        # Answers to fetches by SID, whatever order concurrent fetches arrive in.
+        self.resources: dict[str, dict[str, Any]] = {}
 
     def script(self, *outcomes: Response | BaseException) -> None:
         self.outcomes.extend(outcomes)
@@ -67,6 +69,9 @@ class FakeTwilio(AsyncHttpClient):  # type: ignore[misc]
     ) -> Response:
         recorded = RecordedRequest(method, url, dict(data or {}), dict(params or {}), auth)
         self.requests.append(recorded)
+        fetched = recorded.path.rpartition("/")[2].removesuffix(".json")
+        if method == "GET" and fetched in self.resources:
+            return reply(200, self.resources[fetched])
         if self.outcomes:
             outcome = self.outcomes.pop(0)
             if isinstance(outcome, BaseException):
