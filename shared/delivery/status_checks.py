@@ -33,6 +33,7 @@ from shared.domain.transitions import (
     failed,
     lease_ends,
     possibly_sent,
+    reopened,
     status_unknown,
     twilio_status,
 )
@@ -263,9 +264,22 @@ async def _find_lost_send(
     reason = f"gave up after {record.attempts} attempts; no trace of it at Twilio"
     await services.log.update(record.id, failed(None, reason), record)
     logs.warning("send_given_up", id=record.id, attempts=record.attempts)
-    # ``failed`` here is a belief: a late callback with a SID reopens the record, and
-    # this one last check (one read, if nothing came) takes it from there.
-    return StatusCheck(record.id, check.attempt + 1) if check.attempt < MAX_CHECKS else None
+    # ``failed`` here is a belief. A callback with a SID that landed while this check
+    # decided has reopened the record: read once more to follow it; one that lands later
+    # leaves its own check (``follow_if_reopened``).
+    again = await services.log.get(record.id)
+    if again is not None and reopened(again):
+        return await _again_or_give_up(services, again, check)
+    return None
+
+
+async def follow_if_reopened(services: Services, record_id: str) -> None:
+    """After a callback for a SID the gateway had not recorded: when it reopened a record
+    the checks had ended ``failed``, that record gets a chain of checks again."""
+    record = await services.log.get(record_id)
+    if record is not None and reopened(record):
+        logs.info("status_check_for_reopened", id=record_id, sid=record.twilio_sid)
+        await schedule(services, record_id, 1)
 
 
 async def _again_or_give_up(

@@ -259,6 +259,16 @@ def _reached_twilio_after_all(record: LogRecord, sid: str | None) -> bool:
     return bool(sid) and not record.twilio_sid and record.status == FAILED
 
 
+def reopened(record: LogRecord) -> bool:
+    """The gateway ended the record ``failed`` (no trace at Twilio), and Twilio's word with
+    a SID has since put it back in flight: no status check follows it any more."""
+    return (
+        record.last_outcome == FAILED
+        and bool(record.twilio_sid)
+        and not is_terminal(record.status_rank)
+    )
+
+
 def failed(code: int | None, message: str) -> Decider:
     """The gateway gives up on a record (permanent error, opted out, out of attempts)."""
 

@@ -110,10 +110,17 @@ async def _add_owned_callback(
     """The owner row decides which record shows a SID: a callback for a SID that another
     record owns (its reconciliation adopted it) is history here, never folded in (its row
     folds into inbound records only). The owner is known in this instance for most sends,
-    so the usual cost is the one insert; else the owner row is read (or written) first."""
-    owner = services.sids.known(sid) or await services.sids.ensure(sid, record_id)
+    so the usual cost is the one insert; else the owner row is read (or written) first. A
+    SID nobody had recorded may reopen a record the checks ended ``failed``: one read tells,
+    and such a record is followed by status checks again."""
+    owner, first_seen = services.sids.known(sid), False
+    if owner is None:
+        owner, first_seen = await services.sids.ensure(sid, record_id)
     if owner == record_id:
-        return await services.log.add_callback(record_id, event, False, key)
+        added = await services.log.add_callback(record_id, event, False, key)
+        if first_seen:
+            await status_checks.follow_if_reopened(services, record_id)
+        return added
     logs.error("sid_claimed_by_another_record", id=record_id, sid=sid, owner=owner)
     return await services.log.add_callback(record_id, event, True, key)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from typing import NamedTuple
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables.aio import TableClient
@@ -22,6 +23,12 @@ ROW = "owner"
 REMEMBERED = 10_000
 
 
+class Ownership(NamedTuple):
+    owner: str
+    # This call wrote the owner row: the gateway had not recorded the SID before.
+    first_seen: bool
+
+
 class SidOwners:
     """The owner rows, and the owners this instance has written or read lately: an owner
     never changes, so a status callback for a send this instance recorded costs no request.
@@ -31,10 +38,13 @@ class SidOwners:
     def __init__(self, table: TableClient) -> None:
         self._table = table
         self._known: OrderedDict[str, str] = OrderedDict()
-        self._claiming: dict[str, asyncio.Task[str]] = {}
+        self._claiming: dict[str, asyncio.Task[Ownership]] = {}
 
     async def claim(self, sid: str, record_id: str) -> str:
         """Makes ``record_id`` the owner unless the SID has one; returns the owner."""
+        return (await self._claim_once(sid, record_id)).owner
+
+    async def _claim_once(self, sid: str, record_id: str) -> Ownership:
         task = asyncio.ensure_future(self._claim(sid, record_id))
         self._claiming.setdefault(sid, task)
         try:
@@ -47,17 +57,19 @@ class SidOwners:
         """The owner, if this instance has written or read it; no request."""
         return self._known.get(sid)
 
-    async def ensure(self, sid: str, record_id: str) -> str:
-        """``claim``, unless this instance knows the owner or is writing it right now."""
+    async def ensure(self, sid: str, record_id: str) -> Ownership:
+        """``claim``, unless this instance knows the owner or is writing it right now. Says
+        whether this call wrote the row, so that a callback for a SID nobody had recorded
+        (a send the gateway gave up on) can tell."""
         known = self._known.get(sid)
         if known is not None:
-            return known
+            return Ownership(known, first_seen=False)
         writing = self._claiming.get(sid)
         if writing is not None:
             await asyncio.wait([writing])
             if not writing.cancelled() and writing.exception() is None:
-                return writing.result()
-        return await self.claim(sid, record_id)
+                return Ownership(writing.result().owner, first_seen=False)
+        return await self._claim_once(sid, record_id)
 
     async def owner(self, sid: str) -> str | None:
         """The record that owns ``sid``, if any: one point read (none if remembered)."""
@@ -70,14 +82,14 @@ class SidOwners:
             return None
         return self._remember(sid, str(existing["record_id"]))
 
-    async def _claim(self, sid: str, record_id: str) -> str:
+    async def _claim(self, sid: str, record_id: str) -> Ownership:
         entity = {"PartitionKey": PARTITION_PREFIX + sid, "RowKey": ROW, "record_id": record_id}
         try:
             await self._table.create_entity(entity, response_preference=NO_ECHO)
         except ResourceExistsError:
             existing = await self._table.get_entity(PARTITION_PREFIX + sid, ROW)
-            return self._remember(sid, str(existing["record_id"]))
-        return self._remember(sid, record_id)
+            return Ownership(self._remember(sid, str(existing["record_id"])), first_seen=False)
+        return Ownership(self._remember(sid, record_id), first_seen=True)
 
     async def release(self, sids: set[str]) -> None:
         """Deletes the owner rows of a purged or erased record (gone already: no error)."""

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from shared.domain.outbound import parse_request
 from shared.domain.records import LogEvent, utcnow
 from shared.domain.transitions import claim, new_outbound_record
 from tests.integration.conftest import Gateway
+from tests.integration.test_webhooks import SMS_SID, call, status_callback
 from tests.integration.test_worker import (
     SMS,
     claim_long_ago,
@@ -23,7 +25,7 @@ from tests.integration.test_worker import (
 )
 from tests.support.fake_twilio import reply, twilio_error
 from tests.support.requests import trigger_message
-from tests.support.spies import first_arguments
+from tests.support.spies import calls_to, first_arguments
 
 pytestmark = pytest.mark.integration
 
@@ -283,17 +285,60 @@ async def test_a_redelivery_of_a_sent_message_starts_no_second_chain(gateway: Ga
     assert await pending_checks(gateway) == 1
 
 
-async def test_a_record_failed_for_no_trace_gets_one_more_check_for_late_news(
+async def failed_for_no_trace(gateway: Gateway, record_id: str) -> None:
+    await claim_long_ago(gateway, record_id)
+    await run_worker(trigger_message("c", check(record_id, request={**SMS, "id": record_id})))
+    assert await status_of(gateway, record_id) == "failed"
+
+
+async def test_a_record_failed_for_no_trace_leaves_no_further_check(gateway: Gateway) -> None:
+    await failed_for_no_trace(gateway, "late-1")
+
+    assert await pending_checks(gateway) == 0
+
+
+async def test_a_late_callback_that_reopens_a_failed_record_leaves_a_check(
     gateway: Gateway,
 ) -> None:
-    await claim_long_ago(gateway, "late-1")
-    await run_worker(trigger_message("c", check("late-1", request={**SMS, "id": "late-1"})))
-    assert await status_of(gateway, "late-1") == "failed"
-    callback = LogEvent("sent", "twilio", twilio_sid=SID)
-    await gateway.services.log.add_callback("late-1", callback, False, "late-callback")
-    gateway.twilio.script(reply(200, {"sid": SID, "status": "delivered"}))
+    await failed_for_no_trace(gateway, "late-2")
+    assert await pending_checks(gateway) == 0
 
-    await run_worker(trigger_message("c", check("late-1", 2)))
+    reply_to_twilio = await call("twilio_status", status_callback("late-2", "sent"))
 
+    assert reply_to_twilio.status_code == 200
+    assert await status_of(gateway, "late-2") == "sent"
     assert await pending_checks(gateway) == 1
-    assert await status_of(gateway, "late-1") == "delivered"
+    gateway.twilio.script(reply(200, {"sid": SMS_SID, "status": "delivered"}))
+    await run_worker(trigger_message("c", check("late-2")))
+    assert await status_of(gateway, "late-2") == "delivered"
+
+
+async def test_a_callback_that_lands_while_a_check_gives_up_is_followed_by_that_check(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await claim_long_ago(gateway, "late-3")
+    log = gateway.services.log
+    give_up = log.update
+
+    async def callback_lands_first(*args: Any, **kwargs: Any) -> Any:
+        callback = LogEvent("sent", "twilio", twilio_sid=SID)
+        await log.add_callback("late-3", callback, False, "landed-meanwhile")
+        return await give_up(*args, **kwargs)
+
+    monkeypatch.setattr(log, "update", callback_lands_first)
+    await run_worker(trigger_message("c", check("late-3", request={**SMS, "id": "late-3"})))
+
+    assert await status_of(gateway, "late-3") == "sent"
+    assert await pending_checks(gateway) == 1
+
+
+async def test_a_callback_for_a_recorded_send_reads_nothing_to_look_for_a_reopen(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await sent(gateway, "late-4", SMS_SID)
+    await gateway.reload()  # another instance: the owner row is read, not remembered
+    reads = calls_to(gateway.services.log._table, ("query_entities",), monkeypatch)
+
+    await call("twilio_status", status_callback("late-4", "sent"))
+
+    assert reads == []

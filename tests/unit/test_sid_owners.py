@@ -40,7 +40,8 @@ async def test_a_callback_during_the_workers_write_waits_for_it_instead_of_writi
     await asyncio.sleep(0)
     from_callback = await owners.ensure(SID, "rec-1")
 
-    assert (await worker, from_callback, table.inserts) == ("rec-1", "rec-1", 1)
+    assert (await worker, from_callback.owner, table.inserts) == ("rec-1", "rec-1", 1)
+    assert not from_callback.first_seen
 
 
 async def test_an_owner_written_here_costs_a_callback_no_request() -> None:
@@ -48,8 +49,17 @@ async def test_an_owner_written_here_costs_a_callback_no_request() -> None:
     owners = SidOwners(table)  # type: ignore[arg-type]
     await owners.claim(SID, "rec-1")
 
-    assert await owners.ensure(SID, "rec-1") == "rec-1"
+    assert await owners.ensure(SID, "rec-1") == ("rec-1", False)
     assert table.inserts == 1
+
+
+async def test_a_sid_nobody_recorded_is_first_seen_by_the_call_that_writes_its_owner() -> None:
+    table = SlowTable()
+
+    first = await SidOwners(table).ensure(SID, "rec-1")  # type: ignore[arg-type]
+    again = await SidOwners(table).ensure(SID, "rec-1")  # type: ignore[arg-type]
+
+    assert (first, again) == (("rec-1", True), ("rec-1", False))
 
 
 async def test_the_first_writer_stays_the_owner() -> None:
