@@ -56,6 +56,10 @@ class Stack:
     host_args: tuple[str, ...] = ()
     # The simulator's port when the app reaches it through something else (a fault proxy).
     simulator_port: int | None = None
+    # A fault proxy in front of the simulator, as a process of its own on this port, so that
+    # whoever drives the stack does not slow "Twilio" down from its own event loop.
+    fault_proxy_port: int | None = None
+    fault_proxy_args: tuple[str, ...] = ()
     _processes: list[tuple[str, subprocess.Popen[bytes], IO[bytes] | None]] = field(
         default_factory=list, init=False
     )
@@ -105,6 +109,11 @@ class Stack:
                 self._spawn(
                     "twilio_sim", ["localdev.twilio_sim", "--port", str(sim_port)], sim_port
                 )
+            if self.fault_proxy_port is not None:
+                upstream = f"http://127.0.0.1:{sim_port}"
+                port = str(self.fault_proxy_port)
+                args = ["localdev.fault_proxy", "--upstream", upstream, "--port", port]
+                self._spawn("fault_proxy", [*args, *self.fault_proxy_args], self.fault_proxy_port)
             self.start_host()
         except BaseException:
             self.stop()

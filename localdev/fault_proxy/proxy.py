@@ -77,6 +77,12 @@ class ProxyStats:
     last_created: float | None = None
     # When each request the upstream answered below 400 came back (monotonic).
     taken_at: deque[float] = field(default_factory=lambda: deque(maxlen=TAKEN_KEPT))
+    # How long those took, latency included: Twilio's latency as the sender meets it.
+    taken_seconds: float = 0.0
+    taken: int = 0
+
+    def mean_latency(self) -> float | None:
+        return self.taken_seconds / self.taken if self.taken else None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +93,9 @@ class ProxyStats:
             "max_in_flight": self.max_in_flight,
             "created": self.created,
             "created_per_second": self.created_per_second(),
+            "taken": self.taken,
+            "taken_at": list(self.taken_at),
+            "mean_latency": self.mean_latency(),
         }
 
     def created_per_second(self) -> float | None:
@@ -171,10 +180,15 @@ class FaultProxy(AiohttpServer):
             self.stats.faults["over_concurrency"] += 1
             return _twilio_error(429, "Too Many Requests: concurrency limit exceeded")
         self._forwarding += 1
+        started = time.monotonic()
         try:
-            return await self._pass(request)
+            response = await self._pass(request)
         finally:
             self._forwarding -= 1
+        if response.status < 400:
+            self.stats.taken_seconds += time.monotonic() - started
+            self.stats.taken += 1
+        return response
 
     async def _pass(self, request: web.Request) -> web.StreamResponse:
         if self.config.latency_seconds:

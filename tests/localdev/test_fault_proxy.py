@@ -82,6 +82,7 @@ async def test_without_faults_every_request_is_forwarded(sim: SimulatorServer) -
         ):
             stats = await answer.json()
 
+    taken_at, latency = stats.pop("taken_at"), stats.pop("mean_latency")
     assert stats == {
         "forwarded": 1,
         "faults": {},
@@ -90,7 +91,9 @@ async def test_without_faults_every_request_is_forwarded(sim: SimulatorServer) -
         "max_in_flight": 1,
         "created": 1,
         "created_per_second": None,
+        "taken": 1,
     }
+    assert len(taken_at) == 1 and latency >= 0.01
 
 
 def test_unknown_fault_kind_is_refused() -> None:
@@ -151,3 +154,16 @@ async def test_requests_beyond_the_concurrency_limit_are_refused_with_20429(
 
     assert sorted(statuses) == [201, 201, 429, 429, 429]
     assert proxy.stats.faults["over_concurrency"] == 3
+
+
+async def test_the_latency_of_what_twilio_took_counts_the_added_latency_and_the_upstream(
+    sim: SimulatorServer,
+) -> None:
+    config = ProxyConfig(sim.base_url, latency_seconds=0.2, concurrency_limit=1)
+    async with FaultProxy(config) as proxy:
+        statuses = await asyncio.gather(*(create(proxy, sim) for _ in range(2)))
+        latency = proxy.stats.mean_latency()
+
+    assert sorted(statuses) == [201, 429]
+    assert proxy.stats.taken == 1
+    assert latency is not None and latency >= 0.2

@@ -31,7 +31,6 @@ import aiohttp
 from azure.data.tables.aio import TableClient
 from azure.storage.queue.aio import QueueClient
 
-from localdev.fault_proxy import FaultProxy, ProxyConfig
 from localdev.ports import free_port
 from localdev.stack import Stack
 from shared.domain.transitions import fold_callback
@@ -85,6 +84,9 @@ class SoakReport:
     # Twilio requests taken per second while busy, and what the concurrency limit allows.
     taken_per_second: float | None = None
     limit_allows: float | None = None
+    # The same at the latency Twilio (the proxy and the simulator) really had.
+    twilio_latency: float | None = None
+    limit_allows_observed: float | None = None
     # Seconds from the end of the outage until every record was final.
     final_after_outage: float | None = None
 
@@ -99,10 +101,13 @@ class SoakReport:
             self.faults[kind] = self.faults.get(kind, 0) + count
         self.kills += other.kills
         self.wall_seconds += other.wall_seconds
-        for name in ("taken_per_second", "limit_allows", "final_after_outage"):
+        names = ("taken_per_second", "limit_allows", "limit_allows_observed", "final_after_outage")
+        for name in names:
             mine, theirs = getattr(self, name), getattr(other, name)
             if theirs is not None:
                 setattr(self, name, theirs if mine is None else min(mine, theirs))
+        if other.twilio_latency is not None:
+            self.twilio_latency = max(self.twilio_latency or 0.0, other.twilio_latency)
         if other.final_after_outage is not None:
             self.final_after_outage = max(self.final_after_outage or 0.0, other.final_after_outage)
 
@@ -113,6 +118,13 @@ class SoakReport:
             extra.append(
                 f"Twilio took       {self.taken_per_second:.1f} requests/s "
                 f"(limit allows {self.limit_allows:.1f}: {share:.2f})"
+            )
+        if self.taken_per_second is not None and self.limit_allows_observed:
+            share = self.taken_per_second / self.limit_allows_observed
+            assert self.twilio_latency is not None
+            extra.append(
+                f"at its latency    {self.twilio_latency * 1000:.0f} ms, the limit allows "
+                f"{self.limit_allows_observed:.1f}/s: {share:.2f}"
             )
         if self.final_after_outage is not None:
             extra.append(f"all final         {self.final_after_outage:.1f} s after the outage")
@@ -199,6 +211,11 @@ class Soak:
         if self.config.public_callbacks:
             settings["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{host_port}"
         app_dir = fast_app(self.workdir, self.config.max_dequeue_count)
+        proxy_args = ["--fault-rate", str(self.config.fault_rate), "--hang-seconds", "3"]
+        proxy_args += ["--seed", str(self.config.seed)]
+        proxy_args += ["--latency", str(self.config.twilio_latency)]
+        if self.config.concurrency_limit is not None:
+            proxy_args += ["--concurrency-limit", str(self.config.concurrency_limit)]
         return Stack(
             app_dir=app_dir,
             host_port=host_port,
@@ -207,61 +224,63 @@ class Soak:
             log_dir=self.workdir / "logs",
             host_args=("--message-lease", "4"),
             simulator_port=sim_port,
+            fault_proxy_port=proxy_port,
+            fault_proxy_args=tuple(proxy_args),
         )
 
     async def run(self) -> SoakReport:
         started = time.monotonic()
         sim_port, proxy_port = free_port(), free_port()
-        proxy_config = ProxyConfig(
-            upstream=f"http://127.0.0.1:{sim_port}",
-            fault_rate=self.config.fault_rate,
-            hang_seconds=3.0,
-            seed=self.config.seed,
-            latency_seconds=self.config.twilio_latency,
-            concurrency_limit=self.config.concurrency_limit,
-        )
+        proxy = f"http://127.0.0.1:{proxy_port}/_proxy"
         stack = self._stack(sim_port, proxy_port)
-        async with FaultProxy(proxy_config, port=proxy_port) as proxy:
-            await asyncio.to_thread(stack.start)
-            try:
-                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
-                    planned = plan(self.config, self.token)
-                    killer = asyncio.create_task(self._kill_now_and_then(stack))
-                    outage = asyncio.create_task(self._outage(proxy))
-                    await self._produce(http, stack.base_url, planned)
-                    await killer
-                    outage_ends = await outage
-                    await self._settle(planned)
-                    if outage_ends is not None:
-                        self.report.final_after_outage = time.monotonic() - outage_ends
-                    await self._judge(http, f"http://127.0.0.1:{sim_port}", planned)
-            finally:
-                await asyncio.to_thread(stack.stop)
-            self.report.faults = dict(proxy.stats.faults)
-            self._throughput(proxy)
+        await asyncio.to_thread(stack.start)
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+                planned = plan(self.config, self.token)
+                killer = asyncio.create_task(self._kill_now_and_then(stack))
+                outage = asyncio.create_task(self._outage(http, proxy))
+                await self._produce(http, stack.base_url, planned)
+                await killer
+                outage_ends = await outage
+                await self._settle(planned)
+                if outage_ends is not None:
+                    self.report.final_after_outage = time.monotonic() - outage_ends
+                await self._judge(http, f"http://127.0.0.1:{sim_port}", planned)
+                async with http.get(f"{proxy}/stats") as answer:
+                    stats = await answer.json()
+        finally:
+            await asyncio.to_thread(stack.stop)
+        self.report.faults = dict(stats["faults"])
+        self._throughput(stats)
         self.report.wall_seconds = time.monotonic() - started
         return self.report
 
-    async def _outage(self, proxy: FaultProxy) -> float | None:
+    async def _outage(self, http: aiohttp.ClientSession, proxy: str) -> float | None:
         """Starts the outage on time; returns when it ends (monotonic), once it has."""
         if self.config.outage_status is None:
             return None
         await asyncio.sleep(self.config.outage_after)
-        proxy.outage(self.config.outage_status, self.config.outage_seconds)
+        outage = {"status": self.config.outage_status, "seconds": self.config.outage_seconds}
+        async with http.post(f"{proxy}/outage", json=outage) as answer:
+            answer.raise_for_status()
         await asyncio.sleep(self.config.outage_seconds)
         return time.monotonic()
 
-    def _throughput(self, proxy: FaultProxy) -> None:
+    def _throughput(self, stats: dict[str, Any]) -> None:
         """Requests Twilio took per second while busy: the time to take the first 90%."""
         if self.config.concurrency_limit is None or not self.config.twilio_latency:
             return
-        times = list(proxy.stats.taken_at)
+        times: list[float] = stats["taken_at"]
         if len(times) < 20:
             return
         busy = times[: int(len(times) * 0.9)]
         if busy[-1] > busy[0]:
             self.report.taken_per_second = (len(busy) - 1) / (busy[-1] - busy[0])
         self.report.limit_allows = self.config.concurrency_limit / self.config.twilio_latency
+        latency = stats["mean_latency"]
+        if latency:
+            self.report.twilio_latency = latency
+            self.report.limit_allows_observed = self.config.concurrency_limit / latency
 
     async def _kill_now_and_then(self, stack: Stack) -> None:
         """Kills come a few seconds apart, or, with a paced feed, spread over all of it (so
