@@ -46,6 +46,22 @@ TERMINAL |= {"rejected", "withdrawn", "unknown", "read"}
 
 
 @dataclass(frozen=True)
+class Throughput:
+    per_second: float
+    allows: float
+    latency: float
+    allows_observed: float
+
+    @property
+    def share(self) -> float:
+        return self.per_second / self.allows
+
+    @property
+    def share_observed(self) -> float:
+        return self.per_second / self.allows_observed
+
+
+@dataclass(frozen=True)
 class SoakConfig:
     messages: int = 300
     fault_rate: float = 0.2
@@ -81,12 +97,9 @@ class SoakReport:
     faults: dict[str, int] = field(default_factory=dict)
     kills: int = 0
     wall_seconds: float = 0.0
-    # Twilio requests taken per second while busy, and what the concurrency limit allows.
-    taken_per_second: float | None = None
-    limit_allows: float | None = None
-    # The same at the latency Twilio (the proxy and the simulator) really had.
-    twilio_latency: float | None = None
-    limit_allows_observed: float | None = None
+    # Per round: Twilio requests taken per second while busy, what the concurrency limit
+    # allows at the nominal latency, and at the latency Twilio (proxy and simulator) had.
+    throughput: list[Throughput] = field(default_factory=list)
     # Seconds from the end of the outage until every record was final.
     final_after_outage: float | None = None
 
@@ -101,30 +114,26 @@ class SoakReport:
             self.faults[kind] = self.faults.get(kind, 0) + count
         self.kills += other.kills
         self.wall_seconds += other.wall_seconds
-        names = ("taken_per_second", "limit_allows", "limit_allows_observed", "final_after_outage")
-        for name in names:
-            mine, theirs = getattr(self, name), getattr(other, name)
-            if theirs is not None:
-                setattr(self, name, theirs if mine is None else min(mine, theirs))
-        if other.twilio_latency is not None:
-            self.twilio_latency = max(self.twilio_latency or 0.0, other.twilio_latency)
+        self.throughput.extend(other.throughput)
         if other.final_after_outage is not None:
             self.final_after_outage = max(self.final_after_outage or 0.0, other.final_after_outage)
 
     def lines(self) -> list[str]:
         extra = []
-        if self.taken_per_second is not None and self.limit_allows:
-            share = self.taken_per_second / self.limit_allows
-            extra.append(
-                f"Twilio took       {self.taken_per_second:.1f} requests/s "
-                f"(limit allows {self.limit_allows:.1f}: {share:.2f})"
+        if self.throughput:
+            worst = min(self.throughput, key=lambda taken: taken.share)
+            of = (
+                f" in the slowest of {len(self.throughput)} rounds"
+                if len(self.throughput) > 1
+                else ""
             )
-        if self.taken_per_second is not None and self.limit_allows_observed:
-            share = self.taken_per_second / self.limit_allows_observed
-            assert self.twilio_latency is not None
             extra.append(
-                f"at its latency    {self.twilio_latency * 1000:.0f} ms, the limit allows "
-                f"{self.limit_allows_observed:.1f}/s: {share:.2f}"
+                f"Twilio took       {worst.per_second:.1f} requests/s{of} "
+                f"(limit allows {worst.allows:.1f}: {worst.share:.2f})"
+            )
+            extra.append(
+                f"at its latency    {worst.latency * 1000:.0f} ms, the limit allows "
+                f"{worst.allows_observed:.1f}/s: {worst.share_observed:.2f}"
             )
         if self.final_after_outage is not None:
             extra.append(f"all final         {self.final_after_outage:.1f} s after the outage")
@@ -274,13 +283,14 @@ class Soak:
         if len(times) < 20:
             return
         busy = times[: int(len(times) * 0.9)]
-        if busy[-1] > busy[0]:
-            self.report.taken_per_second = (len(busy) - 1) / (busy[-1] - busy[0])
-        self.report.limit_allows = self.config.concurrency_limit / self.config.twilio_latency
         latency = stats["mean_latency"]
-        if latency:
-            self.report.twilio_latency = latency
-            self.report.limit_allows_observed = self.config.concurrency_limit / latency
+        if busy[-1] > busy[0] and latency:
+            per_second = (len(busy) - 1) / (busy[-1] - busy[0])
+            limit = self.config.concurrency_limit
+            taken = Throughput(
+                per_second, limit / self.config.twilio_latency, latency, limit / latency
+            )
+            self.report.throughput.append(taken)
 
     async def _kill_now_and_then(self, stack: Stack) -> None:
         """Kills come a few seconds apart, or, with a paced feed, spread over all of it (so
