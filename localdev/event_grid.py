@@ -161,11 +161,10 @@ class EventGridStandIn(AiohttpServer):
     ) -> web.Response:
         failure = await self.faults.before_answer(request.path)
         if failure is not None:
-            headers = {"Retry-After": failure.retry_after} if failure.retry_after else None
             return web.json_response(
                 error_body("InjectedFault", "injected by the stand-in's fault controls"),
                 status=failure.status,
-                headers=headers,
+                headers=failure.headers,
             )
         if not given or not hmac.compare_digest(given.encode(), self.key.encode()):
             return web.json_response(

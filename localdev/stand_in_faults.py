@@ -4,7 +4,8 @@ answers; for the whole server or one path.
 
 ``{"status": 503, "seconds": 600}``, ``{"fail_ratio": 0.2}`` (503 unless ``status`` says
 otherwise), ``{"delay_seconds": 20}``, ``{"status": 410, "path": "/hooks/a"}``, with an optional
-``"retry_after": "5"`` header value on the failed answers and a ``"seed"`` for the dice.
+``"retry_after": "5"`` header value on the failed answers (``"location"`` for a redirect) and
+a ``"seed"`` for the dice.
 A new rule for a path (or for the whole server) replaces the one before it.
 """
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 KEYS = frozenset(
-    {"status", "seconds", "fail_ratio", "delay_seconds", "retry_after", "path", "seed"}
+    {"status", "seconds", "fail_ratio", "delay_seconds", "retry_after", "location", "path", "seed"}
 )
 
 
@@ -33,6 +34,7 @@ class FaultRule:
     fail_ratio: float | None = None
     delay_seconds: float = 0.0
     retry_after: str | None = None
+    location: str | None = None
     path: str | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -43,6 +45,7 @@ class FaultRule:
             "fail_ratio": self.fail_ratio,
             "delay_seconds": self.delay_seconds,
             "retry_after": self.retry_after,
+            "location": self.location,
             "path": self.path,
         }
 
@@ -77,6 +80,9 @@ def parse_rule(payload: Any) -> tuple[FaultRule, int | None]:
     retry_after = payload.get("retry_after")
     if retry_after is not None and not isinstance(retry_after, str | int):
         raise FaultRuleError("retry_after is a header value: seconds or an HTTP date")
+    location = payload.get("location")
+    if location is not None and not isinstance(location, str):
+        raise FaultRuleError("location is a header value: a URL")
     seed = payload.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise FaultRuleError("seed must be an integer")
@@ -90,6 +96,7 @@ def parse_rule(payload: Any) -> tuple[FaultRule, int | None]:
         fail_ratio=ratio,
         delay_seconds=delay,
         retry_after=None if retry_after is None else str(retry_after),
+        location=location,
         path=path,
     )
     return rule, seed
@@ -99,6 +106,12 @@ def parse_rule(payload: Any) -> tuple[FaultRule, int | None]:
 class InjectedFailure:
     status: int
     retry_after: str | None
+    location: str | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        found = {"Retry-After": self.retry_after, "Location": self.location}
+        return {name: value for name, value in found.items() if value}
 
 
 class Faults:
@@ -143,4 +156,4 @@ class Faults:
         if rule.fail_ratio is not None and self._rng.random() >= rule.fail_ratio:
             return None
         self.injected += 1
-        return InjectedFailure(rule.status, rule.retry_after)
+        return InjectedFailure(rule.status, rule.retry_after, rule.location)

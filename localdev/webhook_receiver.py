@@ -89,11 +89,10 @@ class WebhookReceiverStandIn(AiohttpServer):
         self.received.append(record)
         failure = await self.faults.before_answer(request.path)
         if failure is not None:
-            extra = {"Retry-After": failure.retry_after} if failure.retry_after else None
             answer = web.json_response(
                 {"error": "injected by the receiver's fault controls"},
                 status=failure.status,
-                headers=extra,
+                headers=failure.headers,
             )
         elif problem is None:
             answer = web.Response(status=204)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from shared.publish.outcome import Refused
 from shared.publish.webhook import (
@@ -16,28 +13,9 @@ from shared.publish.webhook import (
     why_refused,
 )
 from tests.support.event_destinations import WEBHOOK_SECRET
+from tests.support.fixed_resolver import FixedResolver
 
 EVENT = {"id": "evt-1", "type": "com.example.x", "data": {"message": "héllo"}}
-
-
-class FixedResolver(AbstractResolver):
-    """Answers every name with the same addresses, and counts the questions."""
-
-    def __init__(self, *addresses: str) -> None:
-        self.addresses = addresses
-        self.asked: list[str] = []
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        self.asked.append(host)
-        return [
-            ResolveResult(hostname=host, host=a, port=port, family=family, proto=0, flags=0)
-            for a in self.addresses
-        ]
-
-    async def close(self) -> None:
-        return None
 
 
 @pytest.mark.parametrize(
