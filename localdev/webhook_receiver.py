@@ -22,7 +22,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from standardwebhooks.webhooks import (
+    EmptyWebhookSecretError,
+    Webhook,
+    WebhookVerificationError,
+)
 
 from localdev.aiohttp_server import AiohttpServer
 from localdev.event_grid import add_fault, serve_until_signalled
@@ -60,7 +64,10 @@ class WebhookReceiverStandIn(AiohttpServer):
         if not secrets:
             raise ValueError("the webhook receiver needs at least one secret")
         for secret in secrets:
-            Webhook(secret)  # refuse an unusable secret at start, not on the first request
+            try:
+                Webhook(secret)  # refuse an unusable secret at start, not on the first request
+            except (ValueError, EmptyWebhookSecretError):
+                raise ValueError("a secret is whsec_ followed by base64") from None
         self.secrets = tuple(secrets)
         self.faults = Faults()
         self.received: list[dict[str, Any]] = []
@@ -144,8 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         server = WebhookReceiverStandIn(
             args.secret or [DEFAULT_SECRET], host=args.host, port=args.port
         )
-    except (ValueError, TypeError) as exc:
-        log.critical("cannot start: a secret is whsec_ followed by base64 (%s)", type(exc).__name__)
+    except ValueError as exc:
+        log.critical("cannot start: %s", exc)
         return 2
     asyncio.run(serve_until_signalled(server, "webhook receiver"))
     return 0
