@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
 from collections import Counter, defaultdict, deque
@@ -45,6 +46,8 @@ TAKEN_KEPT = 200_000
 Classifier = Callable[[str, str, Mapping[str, str], Mapping[str, str]], str]
 _NOT_ADDED = frozenset({"Content-Type", "Accept-Encoding"})
 _HOP_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+
+log = logging.getLogger("localdev.fault_proxy")
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,12 @@ class FaultProxy(AiohttpServer):
                 timeout=aiohttp.ClientTimeout(total=60), auto_decompress=False
             )
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
-        body = await request.read()
+        try:
+            body = await request.read()
+        except ConnectionResetError:
+            # The sender is gone (a host killed mid-request): nothing to forward, nobody to answer.
+            log.info("sender gone before its request arrived: %s %s", request.method, request.path)
+            return web.Response(status=400, text="the request's body never arrived")
         # Byte for byte, so that signed requests (Azure Storage's Shared Key) stay valid.
         url = URL(self.config.upstream.rstrip("/") + request.raw_path, encoded=True)
         started = time.perf_counter()

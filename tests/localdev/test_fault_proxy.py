@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import aiohttp
 import pytest
@@ -167,3 +168,21 @@ async def test_the_latency_of_what_twilio_took_counts_the_added_latency_and_the_
     assert sorted(statuses) == [201, 429]
     assert proxy.stats.taken == 1
     assert latency is not None and latency >= 0.2
+
+
+async def test_a_sender_gone_mid_request_is_logged_not_forwarded(
+    sim: SimulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "localdev.fault_proxy")
+    async with FaultProxy(ProxyConfig(upstream=sim.base_url)) as proxy:
+        _, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+        writer.write(b"POST /2010-04-01/x HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\npart")
+        await writer.drain()
+        writer.transport.abort()
+        for _ in range(50):
+            if "sender gone" in caplog.text:
+                break
+            await asyncio.sleep(0.02)
+
+    assert "sender gone" in caplog.text
+    assert proxy.stats.forwarded == 0
