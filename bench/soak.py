@@ -80,8 +80,10 @@ def _runs(args: argparse.Namespace) -> Iterator[tuple[str, SoakConfig, int]]:
                     what = f"{args.outage_seconds:g} s outage ({status}) mid-feed"
                     yield f"{what}, {config.messages} messages, {title}", config, 1
             elif scenario == "limit":
+                # The run's kills spread over its rounds (at least one each), not in each.
                 config = replace(
                     base,
+                    kills=max(1, args.kills // args.limit_rounds),
                     messages=args.limit_messages // args.limit_rounds,
                     fault_rate=0.0,
                     concurrency_limit=args.limit,
@@ -97,7 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated")
     parser.add_argument("--messages", type=int, default=10_000, help="faults: in all rounds")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--kills", type=int, default=3, help="per round")
+    parser.add_argument(
+        "--kills", type=int, default=3, help="per round (limit: in all, at least one a round)"
+    )
     parser.add_argument("--fault-rate", type=float, default=0.2)
     parser.add_argument("--outage-seconds", type=float, default=600.0)
     parser.add_argument(
