@@ -135,6 +135,9 @@ class SoakReport:
                 f"at its latency    {worst.latency * 1000:.0f} ms, the limit allows "
                 f"{worst.allows_observed:.1f}/s: {worst.share_observed:.2f}"
             )
+            if len(self.throughput) > 1:
+                shares = " ".join(f"{taken.share_observed:.2f}" for taken in self.throughput)
+                extra.append(f"every round       {shares} (at Twilio's latency)")
         if self.final_after_outage is not None:
             extra.append(f"all final         {self.final_after_outage:.1f} s after the outage")
         return [
