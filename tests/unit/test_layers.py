@@ -18,8 +18,16 @@ import pytest
 
 from tests.support.fresh_python import ROOT, run_python
 
-RANKS = {"handlers": 4, "delivery": 3, "storage": 2, "twilio": 2, "domain": 1, "platform": 0}
-ORDER = "handlers → delivery → storage, twilio → domain → platform"
+RANKS = {
+    "handlers": 4,
+    "delivery": 3,
+    "storage": 2,
+    "twilio": 2,
+    "publish": 2,
+    "domain": 1,
+    "platform": 0,
+}
+ORDER = "handlers → delivery → storage, twilio, publish → domain → platform"
 OUTSIDE_THE_APP = ("function_app", "reminder_twiml", "localdev", "tests", "bench")
 
 
