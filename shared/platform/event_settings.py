@@ -205,4 +205,14 @@ def load_event_settings(env: Mapping[str, str], local: bool) -> EventSettings:
         retry_max_seconds=longest,
         retry_budget_hours=_positive(env, "EVENT_RETRY_BUDGET_HOURS", 72.0),
         signal_delay_seconds=_positive(env, "EVENT_SIGNAL_DELAY_SECONDS", 5.0),
+        signal_checks=_checks(env),
     )
+
+
+def _checks(env: Mapping[str, str]) -> int:
+    raw = _text(env, "EVENT_SIGNAL_CHECKS")
+    if raw is None:
+        return 5
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 20):
+        raise InvalidSettingError("EVENT_SIGNAL_CHECKS", "expected a whole number from 1 to 20")
+    return int(raw)
