@@ -2,8 +2,9 @@
 long a destination that does not answer is retried.
 
 Webhook subscriptions are numbered (``EVENT_WEBHOOK_URL``, ``EVENT_WEBHOOK_SECRET``,
-``EVENT_WEBHOOK_TYPES``, ``EVENT_WEBHOOK_BODIES``, then the same with ``_2``, ``_3``...), so
-each secret stays one app setting and thus one Key Vault reference. A secret may hold several
+``EVENT_WEBHOOK_TYPES``, ``EVENT_WEBHOOK_BODIES``, then the same with ``_2``, ``_3``... up to
+the first number that is not set), so each secret stays one app setting and thus one Key
+Vault reference. A secret may hold several
 Standard Webhooks secrets separated by spaces: every one signs, so a secret can be rotated
 without a moment in which the receiver does not know the one in use.
 """
@@ -155,7 +156,7 @@ def _webhooks(env: Mapping[str, str], local: bool) -> tuple[WebhookSubscription,
         url = _destination_url(env, url_name, local)
         secrets = _secrets(env, secret_name)
         if url is None and not secrets:
-            continue
+            break
         if url is None:
             raise MissingSettingError(url_name, f"{secret_name} is set, so its URL is needed")
         if not secrets:

@@ -104,6 +104,7 @@ def stack_processes(
         "FUNCTIONS_WORKER_RUNTIME": "python",
         "AzureWebJobsStorage": azurite.connection_string,
         "OUTBOUND_QUEUE": "outbound",
+        "EVENTS_QUEUE": "events",
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": FROM_NUMBER,

@@ -66,6 +66,10 @@ OPERATIONS = [
     ("DELETE", "/numbers/{number}", POSITIVE),
     ("GET", "/stats", POSITIVE),
     ("GET", "/stats", NEGATIVE),
+    ("GET", "/events/dead-letters", POSITIVE),
+    ("GET", "/events/dead-letters", NEGATIVE),
+    ("POST", "/events/dead-letters/replay", POSITIVE),
+    ("POST", "/events/dead-letters/replay", NEGATIVE),
 ]
 # The whole run's budget, shared out: more operations mean fewer examples each, not a slower suite.
 EXAMPLES = 300
