@@ -10,7 +10,13 @@ twice, left open, failed, and failed although sent, by what the simulator receiv
   report says how long after the outage every record was final;
 - ``limit``: Twilio's concurrency limit below the worker's sends in flight (429 / 20429
   beyond ``--limit`` requests in flight, each taking ``--latency``); not one ``failed``, and
-  the requests Twilio took per second against what the limit allows.
+  the requests Twilio took per second against what the limit allows;
+- ``events``: every status change of every record published to the webhook receiver and the
+  Event Grid stand-in (every transition), ``--event-fail-ratio`` of their answers failing,
+  the receiver down for ``--receiver-outage-seconds`` mid-feed, host kills; it prints the
+  events expected, delivered (distinct ids), lost, duplicate deliveries and dead-lettered,
+  and how many records' events do not sort into their history's order (lost and that must
+  be 0).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from localdev.azurite import PROJECT_ROOT, Azurite
 from tests.support.soak import Soak, SoakConfig, SoakReport
 
 LOG_ROOT = PROJECT_ROOT / ".localdev"
-SCENARIOS = ("faults", "outage", "limit")
+SCENARIOS = ("faults", "outage", "limit", "events")
 
 
 async def _run(config: SoakConfig, storage: str, rounds: int) -> list[str]:
@@ -77,6 +83,23 @@ def _runs(args: argparse.Namespace) -> Iterator[tuple[str, SoakConfig, int]]:
                     )
                     what = f"{args.outage_seconds:g} s outage ({status}) mid-feed"
                     yield f"{what}, {config.messages} messages, {title}", config, 1
+            elif scenario == "events":
+                # A paced feed long enough for the receiver's outage to sit in its middle.
+                feed_seconds = max(args.receiver_outage_seconds * 1.5, 30.0)
+                config = replace(
+                    base,
+                    messages=int(feed_seconds * args.feed_rate),
+                    fault_rate=args.fault_rate,
+                    feed_rate=args.feed_rate,
+                    events=True,
+                    event_fail_ratio=args.event_fail_ratio,
+                    receiver_outage_seconds=args.receiver_outage_seconds,
+                    receiver_outage_after=feed_seconds / 4,
+                    event_retry_max_seconds=args.retry_max_seconds,
+                    patience_seconds=900.0 + args.receiver_outage_seconds,
+                )
+                what = f"events, {args.receiver_outage_seconds:g} s receiver outage"
+                yield f"{what}, {config.messages} messages, {title}", config, 1
             elif scenario == "limit":
                 config = replace(
                     base,
@@ -108,6 +131,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.3, help="seconds per request")
     parser.add_argument("--limit-messages", type=int, default=2000)
     parser.add_argument("--only", choices=["callbacks", "checks"], default=None)
+    parser.add_argument("--event-fail-ratio", type=float, default=0.2, help="events")
+    parser.add_argument(
+        "--receiver-outage-seconds", type=float, default=600.0, help="events: 503 for so long"
+    )
     args = parser.parse_args(argv)
     unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
     if unknown:
