@@ -2,8 +2,10 @@
 
 Starts Azurite (when the app uses development storage), the Twilio simulator (when
 ``TWILIO_API_BASE_URL`` points at this machine and the account is the simulator's
-placeholder; real credentials always go to Twilio) and the local Functions host, then
-prints what to paste to send a first SMS and read its status.
+placeholder; real credentials always go to Twilio), the Event Grid stand-in and the webhook
+receiver (when ``EVENT_GRID_TOPIC_ENDPOINT`` / ``EVENT_WEBHOOK_URL`` point at this machine)
+and the local Functions host, then prints what to paste to send a first SMS, read its status
+and watch its events arrive.
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ import time
 
 from localdev.azurite import PROJECT_ROOT, Azurite
 from localdev.host.keys import KEYS_FILE, resolve_keys
-from localdev.stack import DEV_STORAGE, Stack, StackStartError, read_settings, simulator_port
+from localdev.stack import (
+    DEV_STORAGE,
+    Part,
+    Stack,
+    StackStartError,
+    event_stand_ins,
+    read_settings,
+    simulator_port,
+)
 from localdev.twilio_sim.config import DEFAULT_ACCOUNT_SID
 
 SETTINGS = PROJECT_ROOT / "local.settings.json"
@@ -39,8 +49,32 @@ def simulated_twilio_port(values: dict[str, str]) -> int | None:
     return simulator_port(values)
 
 
+def events_lines(parts: tuple[Part, ...]) -> list[str]:
+    """How to watch the events arrive at the stand-ins, and how to make one fail."""
+    if not parts:
+        return [
+            "Events: no local destination is configured (EVENT_GRID_TOPIC_ENDPOINT,",
+            "  EVENT_WEBHOOK_URL), so none is sent.",
+            "",
+        ]
+    names = {"event_grid": "the Event Grid stand-in", "webhook_receiver": "the webhook receiver"}
+    lines = ["Watch the events arrive (CloudEvents; a webhook's signature is checked):"]
+    for part in parts:
+        lines.append(f"  curl -s http://127.0.0.1:{part.port}/received    # {names[part.name]}")
+    first = parts[-1]
+    lines += [
+        f"Make {names[first.name]} fail for a minute (then DELETE /faults to end it sooner):",
+        f"  curl -s -X POST http://127.0.0.1:{first.port}/faults"
+        """ -d '{"status": 503, "seconds": 60}'""",
+        "",
+    ]
+    return lines
+
+
 def banner(stack: Stack, key: str, sim_port: int | None) -> str:
     base = stack.base_url
+    grid = next((part for part in stack.parts if part.name == "event_grid"), None)
+    hook = next((part for part in stack.parts if part.name == "webhook_receiver"), None)
     lines = [
         "",
         "The gateway is running.",
@@ -49,6 +83,12 @@ def banner(stack: Stack, key: str, sim_port: int | None) -> str:
         if sim_port
         else "  Twilio             the real API (TWILIO_API_BASE_URL is not local)",
         "  Azurite            127.0.0.1:10000-10002",
+        f"  Event Grid         http://127.0.0.1:{grid.port}/api/events  (stand-in)"
+        if grid
+        else "  Event Grid         not local (EVENT_GRID_TOPIC_ENDPOINT)",
+        f"  Webhook receiver   http://127.0.0.1:{hook.port}/  (checks signatures)"
+        if hook
+        else "  Webhook receiver   not local (EVENT_WEBHOOK_URL)",
         f"  Logs               the gateway's and the host's: this terminal and {HOST_LOG}",
         f"                     Azurite's and the simulator's: {LOGS}/",
         f"  The function key   is kept in {KEYS}; `make key` prints it",
@@ -61,6 +101,7 @@ def banner(stack: Stack, key: str, sim_port: int | None) -> str:
         "Read its status and history (final after a second or two):",
         f"  curl -s {base}/api/messages/hello-1 -H 'x-functions-key: {key}'",
         "An empty answer is a 401: the key is missing or wrong, and the log above says which.",
+        *events_lines(stack.parts),
         "The how-to in README.md (calls, your own TwiML, an inbound menu) starts with:",
         f"  export KEY={key}",
         "",
@@ -106,6 +147,7 @@ def main() -> int:
         log_dir=LOGS,
         on_console=("host",),
         host_args=("--log-file", str(HOST_LOG)),
+        parts=event_stand_ins(values),
     )
     stopping = False
 

@@ -1,4 +1,5 @@
-"""The whole local loop as processes: Azurite, the Twilio simulator and the local host.
+"""The whole local loop as processes: Azurite, the Twilio simulator, the events stand-ins
+(Event Grid and a webhook receiver, when the settings point at them) and the local host.
 
 ``make dev`` runs it on the usual ports; end-to-end tests run it on free ports. Each part is
 its own process, as in Azure, so the tests drive the app only over HTTP and the queue.
@@ -33,13 +34,44 @@ def read_settings(path: Path) -> dict[str, str]:
     return {str(name): str(value) for name, value in values.items()}
 
 
-def simulator_port(values: dict[str, str]) -> int | None:
-    """The simulator runs only when the app is pointed at a local Twilio stand-in."""
-    base = values.get("TWILIO_API_BASE_URL", "")
-    parts = urlsplit(base)
+def local_port(url: str) -> int | None:
+    """The port of a URL on this machine (127.0.0.1 or localhost), else None."""
+    parts = urlsplit(url.strip())
     if parts.hostname in ("127.0.0.1", "localhost") and parts.port:
         return parts.port
     return None
+
+
+def simulator_port(values: dict[str, str]) -> int | None:
+    """The simulator runs only when the app is pointed at a local Twilio stand-in."""
+    return local_port(values.get("TWILIO_API_BASE_URL", ""))
+
+
+@dataclass(frozen=True)
+class Part:
+    """A process of the stack besides Azurite and the host: ``python -m <args>`` on a port."""
+
+    name: str
+    args: tuple[str, ...]
+    port: int
+
+
+def event_stand_ins(values: dict[str, str]) -> tuple[Part, ...]:
+    """The events stand-ins the settings point at: an Event Grid topic and a webhook on this
+    machine get their stand-in, with the key and secrets the app signs with."""
+    parts: list[Part] = []
+    grid_port = local_port(values.get("EVENT_GRID_TOPIC_ENDPOINT", ""))
+    key = values.get("EVENT_GRID_TOPIC_KEY", "").strip()
+    if grid_port is not None and key:
+        grid = ("localdev.event_grid", "--port", str(grid_port), "--key", key)
+        parts.append(Part("event_grid", grid, grid_port))
+    hook_port = local_port(values.get("EVENT_WEBHOOK_URL", ""))
+    secrets = values.get("EVENT_WEBHOOK_SECRET", "").split()
+    if hook_port is not None and secrets:
+        flags = tuple(arg for secret in secrets for arg in ("--secret", secret))
+        hook = ("localdev.webhook_receiver", "--port", str(hook_port), *flags)
+        parts.append(Part("webhook_receiver", hook, hook_port))
+    return tuple(parts)
 
 
 @dataclass
@@ -56,6 +88,8 @@ class Stack:
     host_args: tuple[str, ...] = ()
     # The simulator's port when the app reaches it through something else (a fault proxy).
     simulator_port: int | None = None
+    # More processes started before the host (the events stand-ins, say).
+    parts: tuple[Part, ...] = ()
     _processes: list[tuple[str, subprocess.Popen[bytes], IO[bytes] | None]] = field(
         default_factory=list, init=False
     )
@@ -105,6 +139,8 @@ class Stack:
                 self._spawn(
                     "twilio_sim", ["localdev.twilio_sim", "--port", str(sim_port)], sim_port
                 )
+            for part in self.parts:
+                self._spawn(part.name, list(part.args), part.port)
             self.start_host()
         except BaseException:
             self.stop()

@@ -1,2 +1,6 @@
-"""Events out to their destinations (Event Grid, signed webhooks): an adapter; it imports the
-domain and the platform only, never a sibling adapter."""
+"""Events out: an Event Grid topic (``azure-eventgrid``) and webhooks signed the Standard
+Webhooks way, each answer read as one ``Outcome`` the delivery layer acts on.
+
+An adapter: may import ``domain`` and ``platform``, not ``storage``, ``twilio`` or anything
+above.
+"""

@@ -1,9 +1,9 @@
 """The layers of ``shared``: every import points down them, read from the source with ``ast``.
 
-handlers → delivery → adapters (storage, twilio) → domain → platform. A module may import its
-own package or a lower layer, never a higher one nor a sibling adapter; the domain imports
-nothing but the standard library and the platform; no package's ``__init__`` imports anything;
-no modules import each other in a circle. There is no list of exceptions.
+handlers → delivery → adapters (storage, twilio, publish) → domain → platform. A module may
+import its own package or a lower layer, never a higher one nor a sibling adapter; the domain
+imports nothing but the standard library and the platform; no package's ``__init__`` imports
+anything; no modules import each other in a circle. There is no list of exceptions.
 """
 
 from __future__ import annotations
@@ -176,6 +176,10 @@ def plant(root: Path, files: dict[str, str]) -> Path:
         (
             {"shared/storage/log.py": "def f():\n    from shared.twilio import sender\n"},
             "shared/storage/log.py:2: storage may not import shared.twilio.sender: imports point",
+        ),
+        (
+            {"shared/publish/webhook.py": "from shared.storage import message_log\n"},
+            "shared/publish/webhook.py:1: publish may not import shared.storage.message_log",
         ),
         (
             {"shared/domain/rules.py": "import azure.data.tables\n"},
