@@ -42,6 +42,7 @@ from localdev.azurite import PROJECT_ROOT, Azurite
 from localdev.ports import free_port, wait_for_port
 from localdev.processes import stop_process
 from localdev.stack import Stack
+from tests.support import soak_events
 
 ACCOUNT_SID = "AC" + "8" * 32
 AUTH_TOKEN = "bench-auth-token"
@@ -169,6 +170,9 @@ class Bench:
             "SMS_AUTO_REPLY": "Thanks, we got your message.",
             "SIM_CALLBACK_DELAY": "0.05",
             "EVENTS_QUEUE": f"events-{name}",
+            # The host fills what is not set from local.settings.json.example, which points
+            # at make dev's stand-ins: events off unless a configuration says otherwise.
+            **dict.fromkeys(soak_events.DESTINATION_SETTINGS, ""),
             **(extra or {}),
         }
         app_dir = self.workdir / name

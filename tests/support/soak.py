@@ -215,6 +215,9 @@ class Soak:
             "TWILIO_RETRY_FIRST_SECONDS": str(self.config.retry_first_seconds),
             "TWILIO_RETRY_MAX_SECONDS": str(self.config.retry_max_seconds),
             "EVENTS_QUEUE": f"{self.queue_name}-events",
+            # The host fills what is not set from local.settings.json.example, which points
+            # at make dev's stand-ins: no destination unless this soak carries events.
+            **dict.fromkeys(soak_events.DESTINATION_SETTINGS, ""),
             **self._event_settings,
         }
         if self.config.public_callbacks:

@@ -33,6 +33,13 @@ from shared.domain.transitions import fold_callback
 from shared.storage.message_log import from_rows
 
 GRID_KEY = "soak-event-grid-key"
+DESTINATION_SETTINGS = (
+    "EVENT_GRID_TOPIC_ENDPOINT",
+    "EVENT_GRID_TOPIC_KEY",
+    "EVENT_WEBHOOK_URL",
+    "EVENT_WEBHOOK_SECRET",
+    "EVENT_CALLBACK_SECRET",
+)
 WEBHOOK_SECRET = "whsec_c29hay13ZWJob29rLXNlY3JldC1vZi0zMi1ieXRlcyE="
 
 
