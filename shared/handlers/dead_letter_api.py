@@ -105,6 +105,7 @@ async def list_letters(req: func.HttpRequest) -> func.HttpResponse:
     try:
         day, limit, after = _list_query(params)
         services = await get_services()
+        services.settings.require("events")
         events = _events(services.events)
         letters, last = await events.dead_letters.page(day, limit, after)
     except HttpError as exc:
@@ -155,6 +156,7 @@ async def replay(req: func.HttpRequest) -> func.HttpResponse:
     try:
         day, key = _replay_query(read_json(req))
         services = await get_services()
+        services.settings.require("events")
         events = _events(services.events)
         letters = await _chosen(events, day, key)
         for letter in letters:
