@@ -43,8 +43,9 @@ if TYPE_CHECKING:
 
 # Event Grid's limit on one publish request's body.
 MAX_REQUEST_BYTES = 1024 * 1024
-# Room for what the SDK may change in an event (a reformatted time, a namespace model).
-_SLACK_PER_EVENT = 64
+# Room for what the SDK may add to an event: its own spelling of ``time`` and, while tracing is
+# on, the ``traceparent`` and ``tracestate`` of the request copied into every event.
+_SLACK_PER_EVENT = 512
 WHO = "Event Grid"
 
 

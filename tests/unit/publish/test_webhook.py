@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shared.publish.outcome import Refused
 from shared.publish.webhook import (
@@ -14,6 +19,36 @@ from shared.publish.webhook import (
 )
 from tests.support.event_destinations import WEBHOOK_SECRET
 from tests.support.fixed_resolver import FixedResolver
+
+UNSAFE_RANGES = [
+    "127.0.0.0/8",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "169.254.0.0/16",
+    "100.64.0.0/10",
+    "0.0.0.0/8",
+    "224.0.0.0/4",
+    "::1/128",
+    "fc00::/7",
+    "fe80::/10",
+    "::ffff:127.0.0.0/104",
+    "::ffff:10.0.0.0/104",
+    "::ffff:169.254.0.0/112",
+]
+PUBLIC_RANGES = ["8.8.0.0/16", "93.184.0.0/16", "2606:4700::/32", "::ffff:8.8.0.0/112"]
+
+
+def in_ranges(ranges: list[str]) -> st.SearchStrategy[str]:
+    def pick(network: str) -> st.SearchStrategy[str]:
+        net = ipaddress.ip_network(network)
+        return st.integers(0, net.num_addresses - 1).map(lambda n: str(net[n]))
+
+    return st.sampled_from(ranges).flatmap(pick)
+
+
+unsafe_address = in_ranges(UNSAFE_RANGES)
+public_address = in_ranges(PUBLIC_RANGES)
 
 EVENT = {"id": "evt-1", "type": "com.example.x", "data": {"message": "héllo"}}
 
@@ -102,3 +137,31 @@ def test_the_body_is_compact_utf8_json() -> None:
 def test_a_timeout_of_zero_is_an_error() -> None:
     with pytest.raises(ValueError, match="timeout_seconds"):
         WebhookSender(timeout_seconds=0)
+
+
+def resolve_with(answer: list[str], *, allow_private_addresses: bool = False) -> list[str]:
+    resolver = CheckedResolver(
+        FixedResolver(*answer), allow_private_addresses=allow_private_addresses
+    )
+    found = asyncio.run(resolver.resolve("hooks.example.com", 443))
+    return [entry["host"] for entry in found]
+
+
+@given(unsafe_address, st.lists(public_address, max_size=3), st.integers(0, 3))
+def test_any_resolved_answer_holding_an_unsafe_address_is_refused(
+    unsafe: str, public: list[str], where: int
+) -> None:
+    answer = [*public[:where], unsafe, *public[where:]]
+
+    with pytest.raises(UnsafeAddressError):
+        resolve_with(answer)
+
+
+@given(st.lists(public_address, min_size=1, max_size=4))
+def test_an_answer_of_public_addresses_only_is_used_as_is(public: list[str]) -> None:
+    assert resolve_with(public) == public
+
+
+@given(unsafe_address)
+def test_any_unsafe_answer_is_used_when_private_addresses_are_allowed(unsafe: str) -> None:
+    assert resolve_with([unsafe], allow_private_addresses=True) == [unsafe]
