@@ -15,7 +15,9 @@ from shared.publish.outcome import Outcome
 
 Event = Mapping[str, Any]
 Results = list[tuple[list[Event], Outcome]]
-WEBHOOKS_IN_FLIGHT = 8
+# A message holds up to 200 signals: at 15 s a hung request, 32 at once keep a hung receiver
+# within the function timeout.
+WEBHOOKS_IN_FLIGHT = 32
 
 
 class GridPublisher(Protocol):
