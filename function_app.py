@@ -8,6 +8,8 @@ Erasure (function key):       DELETE /api/numbers/{number}
 Statistics (function key):    GET /api/stats (counts per day, kept as records move)
 Operator console (no key):    GET /api/console (+ its script and style; it asks for the key)
 Queue worker:                 %OUTBOUND_QUEUE% -> Twilio REST
+Events out:                   %EVENTS_QUEUE% -> Event Grid, webhooks (CloudEvents)
+Dead letters (function key):  GET /api/events/dead-letters, POST /api/events/dead-letters/replay
 Retention (timer, hourly):    purge past RETENTION_DAYS, owed Twilio deletions
 Twilio webhooks (signed):     /api/twilio/status, /api/twilio/sms, /api/twilio/voice,
                               /api/twilio/voice/menu, /api/twilio/voice/recorded,
@@ -126,6 +128,27 @@ async def outbound_worker(msg: func.QueueMessage) -> None:
 
     with tracing.continue_trace(msg):
         await worker.process(msg)
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%EVENTS_QUEUE%", connection="AzureWebJobsStorage")
+async def events_publisher(msg: func.QueueMessage) -> None:
+    from shared.handlers import events_worker
+
+    await events_worker.process(msg)
+
+
+@app.route(route="events/dead-letters", methods=["GET"])
+async def list_dead_letters(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.handlers import dead_letter_api
+
+    return await dead_letter_api.list_letters(req)
+
+
+@app.route(route="events/dead-letters/replay", methods=["POST"])
+async def replay_dead_letters(req: func.HttpRequest) -> func.HttpResponse:
+    from shared.handlers import dead_letter_api
+
+    return await dead_letter_api.replay(req)
 
 
 @app.route(route="twilio/status", methods=["POST"], auth_level=TWILIO)

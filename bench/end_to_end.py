@@ -7,7 +7,12 @@ process, whose CPU time is read from /proc. The gateway is compared with sending
 (see ``bench.e2e_senders``), its signed webhook with a bare app, its cold import with
 ``azure.functions`` alone. Figures only: nothing here asserts a time.
 
-``python -m bench.end_to_end [--messages N] [--runs R] [--workdir DIR] [--app-source DIR]``
+Events out are measured the same way, each on a stack of its own pointed at the local
+stand-ins (``bench.e2e_events``): the default set and every transition, each to a webhook and
+to an Event Grid topic, against events off (the run above), in the same storage and CPU.
+
+``python -m bench.end_to_end [--messages N] [--runs R] [--workdir DIR] [--app-source DIR]
+[--no-events]``
 """
 
 from __future__ import annotations
@@ -30,13 +35,14 @@ from typing import Any
 
 import aiohttp
 
-from bench import e2e_senders, e2e_webhooks
+from bench import e2e_events, e2e_senders, e2e_webhooks
 from bench.cold_import import median_seconds
 from bench.e2e_senders import IN_FLIGHT
 from localdev.azurite import PROJECT_ROOT, Azurite
 from localdev.ports import free_port, wait_for_port
 from localdev.processes import stop_process
 from localdev.stack import Stack
+from tests.support import soak_events
 
 ACCOUNT_SID = "AC" + "8" * 32
 AUTH_TOKEN = "bench-auth-token"
@@ -111,6 +117,10 @@ class Figures:
     twilio_in_flight: int = 0
     import_app: float = 0.0
     import_functions: float = 0.0
+    with_events: bool = True
+    # Per events configuration (e.g. "default to a webhook"): its runs, and events delivered.
+    events: dict[str, list[GatewayRun]] = field(default_factory=dict)
+    events_delivered: dict[str, int] = field(default_factory=dict)
 
 
 class Bench:
@@ -138,10 +148,14 @@ class Bench:
                         f"{queues.base_url}/devstoreaccount1",
                     )
                     await self._with_gateway(storage, sim_port)
+                    if self.figures.with_events:
+                        await self._with_events(storage, sim_port)
                     await self._with_bare_app(azurite.connection_string)
                     await self._senders()
 
-    async def _with_gateway(self, storage: str, sim_port: int) -> None:
+    def _stack(
+        self, storage: str, sim_port: int, name: str, extra: dict[str, str] | None = None
+    ) -> Stack:
         host_port = free_port()
         self.host_url = f"http://127.0.0.1:{host_port}"
         settings = {
@@ -155,17 +169,48 @@ class Bench:
             "PUBLIC_BASE_URL": self.host_url,
             "SMS_AUTO_REPLY": "Thanks, we got your message.",
             "SIM_CALLBACK_DELAY": "0.05",
+            "EVENTS_QUEUE": f"events-{name}",
+            # The host fills what is not set from local.settings.json.example, which points
+            # at make dev's stand-ins: events off unless a configuration says otherwise.
+            **dict.fromkeys(soak_events.DESTINATION_SETTINGS, ""),
+            **(extra or {}),
         }
-        app_dir = self.workdir / "gateway"
+        app_dir = self.workdir / name
         app_dir.mkdir()
-        stack = Stack(
+        return Stack(
             app_dir=_app_copy(self.app_source, app_dir),
             host_port=host_port,
             settings=settings,
             function_key=FUNCTION_KEY,
-            log_dir=self.workdir / "logs",
+            log_dir=self.workdir / f"logs-{name}",
             simulator_port=sim_port,
         )
+
+    async def _with_events(self, storage: str, sim_port: int) -> None:
+        """Each events configuration on its own stack, after events off (``_with_gateway``)."""
+        with e2e_events.stand_ins(self.workdir) as (receiver, grid):
+            for label, extra, per_sms in e2e_events.configurations(receiver, grid):
+                stack = self._stack(storage, sim_port, e2e_events.slug(label), extra)
+                await asyncio.to_thread(stack.start)
+                try:
+                    host_pid = stack.pid("host")
+                    delivered = e2e_events.Delivered(receiver, grid, self.http)
+                    before = await delivered.count()
+                    await self._gateway_run(host_pid, 20, f"{label}-warmup", delivered, per_sms)
+                    runs = self.figures.events.setdefault(label, [])
+                    for run in range(self.figures.runs):
+                        runs.append(
+                            await self._gateway_run(
+                                host_pid, self.figures.messages, f"{label}-{run}", delivered,
+                                per_sms,
+                            )
+                        )  # fmt: skip
+                    self.figures.events_delivered[label] = await delivered.count() - before
+                finally:
+                    await asyncio.to_thread(stack.stop)
+
+    async def _with_gateway(self, storage: str, sim_port: int) -> None:
+        stack = self._stack(storage, sim_port, "gateway")
         await asyncio.to_thread(stack.start)
         try:
             host_pid = stack.pid("host")
@@ -198,8 +243,16 @@ class Bench:
     async def _created(self) -> int:
         return int((await self.twilio_proxy.stats(self.http))["requests"].get(CREATED, 0))
 
-    async def _gateway_run(self, host_pid: int, messages: int, label: str) -> GatewayRun:
-        marker = f"bench-{self.token}-{label}"
+    async def _gateway_run(
+        self,
+        host_pid: int,
+        messages: int,
+        label: str,
+        delivered: e2e_events.Delivered | None = None,
+        events_per_sms: float = 0.0,
+    ) -> GatewayRun:
+        marker = f"bench-{self.token}-{e2e_events.slug(label)}"
+        events_before = await delivered.count() if delivered is not None else 0
         created = await self._created() + messages
         storage_before, storage_seconds_before = await self._storage_counts()
         cpu_before = cpu_seconds(host_pid)
@@ -213,6 +266,8 @@ class Bench:
             await asyncio.sleep(0.02)
         sent = time.perf_counter() - started
         await self._sim_idle()
+        if delivered is not None:
+            await delivered.wait_for(events_before + int(messages * events_per_sms), deadline)
         seconds = time.perf_counter() - started
         await asyncio.sleep(1.0)  # the worker's last writes and queue deletes
         cpu = cpu_seconds(host_pid) - cpu_before
@@ -416,11 +471,15 @@ def table(figures: Figures) -> list[str]:
 
 
 def measure(
-    messages: int, runs: int, workdir: Path | None = None, app_source: Path = PROJECT_ROOT
+    messages: int,
+    runs: int,
+    workdir: Path | None = None,
+    app_source: Path = PROJECT_ROOT,
+    with_events: bool = True,
 ) -> Figures:
     """``workdir`` keeps the app copies and the processes' logs; by default they are removed.
     ``app_source`` is the app measured, e.g. an older commit's ``git archive``."""
-    figures = Figures(messages=messages, runs=runs)
+    figures = Figures(messages=messages, runs=runs, with_events=with_events)
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
         asyncio.run(Bench(figures, workdir, app_source).run())
@@ -442,13 +501,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--app-source", type=Path, default=PROJECT_ROOT, help="the app to measure; default: ."
     )
+    parser.add_argument("--no-events", action="store_true", help="skip the events-out runs")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    for line in table(measure(args.messages, args.runs, args.workdir, args.app_source)):
+    figures = measure(
+        args.messages, args.runs, args.workdir, args.app_source, with_events=not args.no_events
+    )
+    for line in table(figures):
         print(line)
+    if figures.events:
+        print()
+        for line in e2e_events.table(figures.gateway, figures.events, figures.events_delivered):
+            print(line)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,13 @@ twice, left open, failed, and failed although sent, by what the simulator receiv
   beyond ``--limit`` requests in flight, each taking ``--latency``); not one ``failed``, and
   the requests Twilio took per second against what the limit allows, in the slowest of
   ``--limit-rounds`` rounds on fresh tables (as the faults: Azurite's table queries slow
-  down, and stall for seconds, as a table grows, which Table Storage does not).
+  down, and stall for seconds, as a table grows, which Table Storage does not);
+- ``events``: every status change of every record published to the webhook receiver and the
+  Event Grid stand-in (every transition), ``--event-fail-ratio`` of their answers failing,
+  the receiver down for ``--receiver-outage-seconds`` mid-feed, host kills; it prints the
+  events expected, delivered (distinct ids), lost, duplicate deliveries and dead-lettered,
+  and how many records' events do not sort into their history's order (lost and that must
+  be 0).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from localdev.azurite import PROJECT_ROOT, Azurite
 from tests.support.soak import Soak, SoakConfig, SoakReport
 
 LOG_ROOT = PROJECT_ROOT / ".localdev"
-SCENARIOS = ("faults", "outage", "limit")
+SCENARIOS = ("faults", "outage", "limit", "events")
 
 
 async def _run(config: SoakConfig, storage: str, rounds: int) -> list[str]:
@@ -79,6 +85,23 @@ def _runs(args: argparse.Namespace) -> Iterator[tuple[str, SoakConfig, int]]:
                     )
                     what = f"{args.outage_seconds:g} s outage ({status}) mid-feed"
                     yield f"{what}, {config.messages} messages, {title}", config, 1
+            elif scenario == "events":
+                # A paced feed long enough for the receiver's outage to sit in its middle.
+                feed_seconds = max(args.receiver_outage_seconds * 1.5, 30.0)
+                config = replace(
+                    base,
+                    messages=int(feed_seconds * args.feed_rate),
+                    fault_rate=args.fault_rate,
+                    feed_rate=args.feed_rate,
+                    events=True,
+                    event_fail_ratio=args.event_fail_ratio,
+                    receiver_outage_seconds=args.receiver_outage_seconds,
+                    receiver_outage_after=feed_seconds / 4,
+                    event_retry_max_seconds=args.retry_max_seconds,
+                    patience_seconds=900.0 + args.receiver_outage_seconds,
+                )
+                what = f"events, {args.receiver_outage_seconds:g} s receiver outage"
+                yield f"{what}, {config.messages} messages, {title}", config, 1
             elif scenario == "limit":
                 # The run's kills spread over its rounds (at least one each), not in each.
                 config = replace(
@@ -116,6 +139,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit-messages", type=int, default=2000)
     parser.add_argument("--limit-rounds", type=int, default=4, help="limit: on fresh tables")
     parser.add_argument("--only", choices=["callbacks", "checks"], default=None)
+    parser.add_argument("--event-fail-ratio", type=float, default=0.2, help="events")
+    parser.add_argument(
+        "--receiver-outage-seconds", type=float, default=600.0, help="events: 503 for so long"
+    )
     args = parser.parse_args(argv)
     unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
     if unknown:

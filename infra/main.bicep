@@ -67,6 +67,26 @@ param twilioMessagingServiceSid string = ''
 @minValue(1)
 @description('Requests your Twilio account takes at once (its concurrency limit). Sets the instances cap and each instance\'s Twilio requests in flight.')
 param twilioConcurrency int = 100
+@description('Create an Event Grid custom topic (CloudEvents schema) and publish the gateway\'s events to it with the app\'s managed identity (role EventGrid Data Sender).')
+param eventGridTopic bool = false
+
+@description('Event types the topic gets: default (final statuses and inbound), all, or names like sms.sent, separated by commas.')
+param eventGridTypes string = 'default'
+
+@description('Optional webhook that gets the gateway\'s events (https).')
+param eventWebhookUrl string = ''
+
+@secure()
+@description('Standard Webhooks secret (whsec_...) the webhook\'s events are signed with; several separated by spaces during a rotation. Stored in Key Vault.')
+param eventWebhookSecret string = ''
+
+@description('Event types the webhook gets.')
+param eventWebhookTypes string = 'default'
+
+@secure()
+@description('Standard Webhooks secret (whsec_...) that signs the events sent to a request\'s callback_url; without it a callback_url is refused. Stored in Key Vault.')
+param eventCallbackSecret string = ''
+
 @description('Put Microsoft Entra ID sign-in (App Service Authentication) in front of the operator console.')
 param consoleEntraAuth bool = false
 
@@ -128,6 +148,16 @@ module workbook 'app/workbook.bicep' = {
   }
 }
 
+module events 'app/eventgrid.bicep' = if (eventGridTopic) {
+  name: 'eventGrid'
+  scope: rg
+  params: {
+    name: '${abbrs.eventGridDomainsTopics}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
 module keyVault 'app/keyvault.bicep' = {
   name: 'keyVault'
   scope: rg
@@ -140,6 +170,8 @@ module keyVault 'app/keyvault.bicep' = {
     numberHashKey: numberHashKey
     twilioWebhookKeySecret: twilioWebhookKeySecret
     twilioWebhookKeySecret2: twilioWebhookKeySecret2
+    eventWebhookSecret: eventWebhookSecret
+    eventCallbackSecret: eventCallbackSecret
   }
 }
 
@@ -152,6 +184,7 @@ module rbac 'app/rbac.bicep' = {
     keyVaultName: keyVault.outputs.name
     managedIdentityPrincipalId: apiUserAssignedIdentity.outputs.principalId
     userIdentityPrincipalId: principalId
+    eventGridTopicName: eventGridTopic ? events.outputs.name : ''
   }
 }
 
@@ -190,6 +223,15 @@ module api 'app/api.bicep' = {
     numberHashKeySecretUri: keyVault.outputs.numberHashKeySecretUri
     consoleEntraAuth: consoleEntraAuth
     consoleEntraClientId: consoleEntraClientId
+    eventsQueueName: storage.outputs.eventsQueueName
+    eventDeadLetterTableName: storage.outputs.eventDeadLetterTableName
+    eventDestinationTableName: storage.outputs.eventDestinationTableName
+    eventGridTopicEndpoint: eventGridTopic ? events.outputs.endpoint : ''
+    eventGridTypes: eventGridTypes
+    eventWebhookUrl: eventWebhookUrl
+    eventWebhookSecretUri: keyVault.outputs.eventWebhookSecretUri
+    eventWebhookTypes: eventWebhookTypes
+    eventCallbackSecretUri: keyVault.outputs.eventCallbackSecretUri
   }
   // The identity needs its roles before the app starts: Key Vault references and storage.
   dependsOn: [

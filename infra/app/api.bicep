@@ -38,6 +38,18 @@ param twilioWebhookKeyId string = ''
 param twilioWebhookKeySecretUri string = ''
 param twilioWebhookKeyId2 string = ''
 param twilioWebhookKeySecret2Uri string = ''
+param eventsQueueName string
+param eventDeadLetterTableName string
+param eventDestinationTableName string
+@description('Endpoint of the Event Grid topic events go to (empty: none); published with the managed identity.')
+param eventGridTopicEndpoint string = ''
+@description('Event types the topic gets: default (final statuses and inbound), all, or names like sms.sent.')
+param eventGridTypes string = 'default'
+@description('A webhook every event of the set goes to (empty: none), signed with eventWebhookSecret.')
+param eventWebhookUrl string = ''
+param eventWebhookSecretUri string = ''
+param eventWebhookTypes string = 'default'
+param eventCallbackSecretUri string = ''
 
 // Twilio's concurrency, shared out by the platform rather than by a lock: each instance keeps
 // at most the queue trigger's batchSize + newBatchThreshold (host.json: 8 + 16) requests in
@@ -169,6 +181,25 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     VOICE_INVALID_CHOICE: ''
     VOICE_VOICEMAIL_PROMPT: ''
     VOICE_GOODBYE: ''
+    EVENTS_QUEUE: eventsQueueName
+    EVENT_DEAD_LETTER_TABLE: eventDeadLetterTableName
+    EVENT_DESTINATION_TABLE: eventDestinationTableName
+    EVENT_GRID_TOPIC_ENDPOINT: eventGridTopicEndpoint
+    EVENT_GRID_TOPIC_KEY: ''
+    EVENT_GRID_NAMESPACE_TOPIC: ''
+    EVENT_GRID_TYPES: eventGridTypes
+    EVENT_GRID_BODIES: 'false'
+    EVENT_WEBHOOK_URL: eventWebhookUrl
+    EVENT_WEBHOOK_SECRET: empty(eventWebhookSecretUri) ? '' : '@Microsoft.KeyVault(SecretUri=${eventWebhookSecretUri})'
+    EVENT_WEBHOOK_TYPES: eventWebhookTypes
+    EVENT_WEBHOOK_BODIES: 'false'
+    EVENT_CALLBACK_SECRET: empty(eventCallbackSecretUri) ? '' : '@Microsoft.KeyVault(SecretUri=${eventCallbackSecretUri})'
+    EVENT_CALLBACK_TYPES: 'default'
+    EVENT_RETRY_FIRST_SECONDS: '30'
+    EVENT_RETRY_MAX_SECONDS: '3600'
+    EVENT_RETRY_BUDGET_HOURS: '72'
+    EVENT_SIGNAL_DELAY_SECONDS: '5'
+    EVENT_SIGNAL_CHECKS: '5'
   }
 }
 
@@ -196,6 +227,7 @@ resource consoleAuth 'Microsoft.Web/sites/config@2024-04-01' = if (consoleEntraA
         '/api/calls/*'
         '/api/openapi.json'
         '/api/numbers/*'
+        '/api/events/*'
       ]
     }
     identityProviders: {

@@ -17,6 +17,12 @@ param twilioWebhookKeySecret string = ''
 @secure()
 param twilioWebhookKeySecret2 string = ''
 
+@secure()
+param eventWebhookSecret string = ''
+
+@secure()
+param eventCallbackSecret string = ''
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
@@ -76,9 +82,28 @@ resource webhookKeySecret2 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (
   }
 }
 
+// Standard Webhooks secrets (whsec_...): several separated by spaces during a rotation.
+resource eventWebhookSecretValue 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(eventWebhookSecret)) {
+  parent: vault
+  name: 'event-webhook-secret'
+  properties: {
+    value: eventWebhookSecret
+  }
+}
+
+resource eventCallbackSecretValue 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(eventCallbackSecret)) {
+  parent: vault
+  name: 'event-callback-secret'
+  properties: {
+    value: eventCallbackSecret
+  }
+}
+
 output name string = vault.name
 output twilioAuthTokenSecretUri string = authToken.properties.secretUri
 output numberHashKeySecretUri string = numberHashKeySecret.properties.secretUri
 output twilioApiKeySecretUri string = empty(twilioApiKeySecret) ? '' : apiKeySecret.properties.secretUri
 output twilioWebhookKeySecretUri string = empty(twilioWebhookKeySecret) ? '' : webhookKeySecret.properties.secretUri
 output twilioWebhookKeySecret2Uri string = empty(twilioWebhookKeySecret2) ? '' : webhookKeySecret2.properties.secretUri
+output eventWebhookSecretUri string = empty(eventWebhookSecret) ? '' : eventWebhookSecretValue.properties.secretUri
+output eventCallbackSecretUri string = empty(eventCallbackSecret) ? '' : eventCallbackSecretValue.properties.secretUri

@@ -8,6 +8,9 @@ param messageIndexTableName string = 'MessageIndex'
 param messageStatsTableName string = 'MessageStats'
 param optOutTableName string = 'OptOuts'
 param retentionTableName string = 'Retention'
+param eventsQueueName string = 'events'
+param eventDeadLetterTableName string = 'EventDeadLetters'
+param eventDestinationTableName string = 'EventDestinations'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
@@ -59,6 +62,18 @@ resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@202
   name: '${outboundQueueName}-poison'
 }
 
+// Events out: signals of changes to publish, and deliveries to retry (created whether or
+// not a destination is configured: the app's trigger listens to it).
+resource eventsQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: eventsQueueName
+}
+
+resource eventsPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: '${eventsQueueName}-poison'
+}
+
 resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
   parent: storage
   name: 'default'
@@ -92,6 +107,17 @@ resource retentionTable 'Microsoft.Storage/storageAccounts/tableServices/tables@
   name: retentionTableName
 }
 
+// Events no destination took, per day; destinations switched off after a 410.
+resource eventDeadLetterTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: eventDeadLetterTableName
+}
+
+resource eventDestinationTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: eventDestinationTableName
+}
+
 output name string = storage.name
 output outboundQueueName string = outboundQueue.name
 output messageLogTableName string = messageLogTable.name
@@ -99,3 +125,6 @@ output messageIndexTableName string = messageIndexTable.name
 output messageStatsTableName string = messageStatsTable.name
 output optOutTableName string = optOutTable.name
 output retentionTableName string = retentionTable.name
+output eventsQueueName string = eventsQueue.name
+output eventDeadLetterTableName string = eventDeadLetterTable.name
+output eventDestinationTableName string = eventDestinationTable.name

@@ -15,6 +15,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.data.tables.aio import TableServiceClient
 from azure.storage.queue.aio import QueueClient
 
+from shared.delivery.event_services import EventServices, create_event_services
 from shared.delivery.pacing import AdaptiveLimit
 from shared.delivery.retry_policy import RetryPolicy
 from shared.delivery.status_counts import CountedLog
@@ -46,6 +47,8 @@ class Services:
     index: MessageIndex
     stats: MessageStats
     credential: AsyncTokenCredential | None = None
+    # Events out: None when no destination is configured (nothing signalled, read or sent).
+    events: EventServices | None = None
     check_batches: dict[int, GroupCommit[str]] = field(default_factory=dict)
     # Twilio requests in flight from this process: sends, reconciliations, status checks.
     pacing: AdaptiveLimit = field(default_factory=lambda: AdaptiveLimit(24))
@@ -77,6 +80,8 @@ class Services:
     async def close(self) -> None:
         if self._sender is not None:
             await self._sender.close()
+        if self.events is not None:
+            await self.events.close()
         await self.queue.close()
         await self.tables.close()
         if self.credential is not None:
@@ -93,6 +98,7 @@ async def _create(settings: Settings) -> Services:
     credential = storage.credential() if storage.identity_based else None
     tables = storage.table_service(credential)
     queue = storage.queue(settings.outbound_queue, credential)
+    events: EventServices | None = None
     try:
         log_table = await tables.create_table_if_not_exists(settings.message_log_table)
         opt_out_table = await tables.create_table_if_not_exists(settings.opt_out_table)
@@ -100,6 +106,13 @@ async def _create(settings: Settings) -> Services:
         stats_table = await tables.create_table_if_not_exists(settings.message_stats_table)
         with contextlib.suppress(ResourceExistsError):
             await queue.create_queue()
+        if settings.events.configured:
+            events_queue = storage.queue(settings.events.queue, credential)
+            try:
+                events = await create_event_services(settings, tables, events_queue, credential)
+            except BaseException:
+                await events_queue.close()
+                raise
     except BaseException:
         await queue.close()
         await tables.close()
@@ -111,7 +124,8 @@ async def _create(settings: Settings) -> Services:
         return number_key(settings.number_hash_key, number)
 
     stats = MessageStats(stats_table)
-    log: MessageLog = CountedLog(log_table, fold_callback, stats)
+    before_write = events.signals.before_write if events is not None else None
+    log: MessageLog = CountedLog(log_table, fold_callback, stats, before_write)
     return Services(
         settings,
         tables,
@@ -122,6 +136,7 @@ async def _create(settings: Settings) -> Services:
         MessageIndex(index_table, key_of),
         stats,
         credential,
+        events,
         pacing=AdaptiveLimit(settings.twilio_max_in_flight),
     )
 

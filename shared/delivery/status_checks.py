@@ -94,7 +94,9 @@ def _one_check(document: dict[str, object], attempt: int) -> StatusCheck:
     request = document.get("request")
     if request is None:
         return StatusCheck(record_id, attempt)
-    parsed = parse_request(request, default_id=record_id, schedule_limits=False)
+    parsed = parse_request(
+        request, default_id=record_id, schedule_limits=False, local_callbacks=True
+    )
     return StatusCheck(record_id, attempt, parsed)
 
 

@@ -18,7 +18,7 @@ from azure.data.tables.aio import TableClient
 from shared.domain.records import Change, LogEvent, LogRecord
 from shared.domain.status import ACCEPTED, is_terminal, twilio_rank
 from shared.platform import metrics
-from shared.storage.message_log import Fold, MessageLog
+from shared.storage.message_log import BeforeWrite, Fold, MessageLog
 from shared.storage.message_stats import MessageStats, StatusCount
 
 SENT: dict[str, str] = {"sms": "sent", "call": "queued"}
@@ -90,8 +90,14 @@ class CountedLog(MessageLog):
     """The log, counting each status it stores (``create``, and ``update`` when the summary's
     status moves); callbacks are counted by their webhook."""
 
-    def __init__(self, table: TableClient, fold: Fold, stats: MessageStats) -> None:
-        super().__init__(table, fold)
+    def __init__(
+        self,
+        table: TableClient,
+        fold: Fold,
+        stats: MessageStats,
+        before_write: BeforeWrite | None = None,
+    ) -> None:
+        super().__init__(table, fold, before_write)
         self.stats = stats
 
     async def create(self, record: LogRecord, event: LogEvent) -> LogRecord:

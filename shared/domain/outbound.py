@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
+from shared.domain.callback_url import check_callback_events, check_callback_url
 from shared.domain.status import KINDS, Kind
 from shared.platform.errors import InvalidRequestError, shown
 from shared.platform.settings import E164
@@ -36,7 +37,7 @@ SCHEDULE_GRACE = timedelta(minutes=5)
 
 _FIELDS = frozenset(
     {"id", "kind", "to", "from", "body", "media_urls", "say", "twiml", "url", "send_at", "tag"}
-    | {"voice", "language", "traceparent"}
+    | {"voice", "language", "traceparent", "callback_url", "callback_events"}
 )
 _QUEUE_FIELDS = _FIELDS | {"logged_as"}
 MAX_ETAG = 256
@@ -77,6 +78,8 @@ class OutboundRequest:
     voice: str | None = None
     language: str | None = None
     traceparent: str | None = None
+    callback_url: str | None = None
+    callback_events: tuple[str, ...] = ()
     logged_as: LoggedAs | None = None
 
     def to_document(self) -> dict[str, Any]:
@@ -94,6 +97,8 @@ class OutboundRequest:
             "voice": self.voice,
             "language": self.language,
             "traceparent": self.traceparent,
+            "callback_url": self.callback_url,
+            "callback_events": list(self.callback_events) or None,
             "logged_as": self.logged_as.to_document() if self.logged_as else None,
         }
         document.update({key: value for key, value in optional.items() if value is not None})
@@ -309,13 +314,15 @@ def parse_request(
     now: datetime | None = None,
     schedule_limits: bool = True,
     from_queue: bool = False,
+    local_callbacks: bool = False,
 ) -> OutboundRequest:
     """Validate a decoded JSON document into an OutboundRequest.
 
     ``kind`` is fixed by the API route; queue messages must name it themselves. The limits on
     ``send_at`` (not in the past, at most 7 days ahead) are the API's: the worker passes
     ``schedule_limits=False``, because a scheduled message that is handled late is still due.
-    Only a queue message may carry the API's ``logged_as`` note.
+    Only a queue message may carry the API's ``logged_as`` note. ``local_callbacks``: the
+    gateway runs against the local stack, so a ``callback_url`` may be http to a loopback host.
     """
     if not isinstance(data, dict):
         raise InvalidRequestError("invalid_request", "the request must be a JSON object")
@@ -369,6 +376,17 @@ def parse_request(
             "traceparent",
         )
 
+    callback_url = data.get("callback_url")
+    if callback_url is not None:
+        callback_url = check_callback_url(callback_url, local=local_callbacks)
+    callback_events = check_callback_events(data.get("callback_events"))
+    if callback_events and callback_url is None:
+        raise InvalidRequestError(
+            "callback_events_without_url",
+            "'callback_events' says which events go to 'callback_url', which is missing",
+            "callback_events",
+        )
+
     return OutboundRequest(
         id=request_id,
         kind=resolved,
@@ -377,6 +395,8 @@ def parse_request(
         send_at=_send_at(data, (now or datetime.now(UTC)) if schedule_limits else None),
         tag=tag,
         traceparent=traceparent,
+        callback_url=callback_url,
+        callback_events=callback_events,
         logged_as=_logged_as(data.get("logged_as")),
         **content,
     )

@@ -46,6 +46,9 @@ _SUMMARY_FIELDS = [
     "source",
     "recording_url",
     "traceparent",
+    "callback_url",
+    "callback_events",
+    "callback_gone",
     "history",
 ]
 # A table string property holds 32K UTF-16 characters; older events give way first.
@@ -112,6 +115,11 @@ class LogRecord:
     send_at: datetime | None = None
     recording_url: str | None = None
     traceparent: str | None = None
+    # Where this record's events go (the request's callback_url), which of them (a JSON list;
+    # None: the default set), and whether that URL answered 410 Gone and gets no more.
+    callback_url: str | None = None
+    callback_events: str | None = None
+    callback_gone: bool | None = None
     history: str | None = field(default=None, compare=False, repr=False)
     etag: str | None = field(default=None, compare=False)
 
@@ -154,6 +162,8 @@ class LogRecord:
             data["next_attempt_at"] = self.next_attempt_at.isoformat()
         if self.traceparent is not None:
             data["traceparent"] = self.traceparent
+        if self.callback_url is not None:
+            data["callback_url"] = self.callback_url
         data.update(self._content_json())
         return data
 

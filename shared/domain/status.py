@@ -82,6 +82,12 @@ def twilio_rank(kind: Kind, status: str) -> int:
         raise UnknownStatusError(f"{status!r} is not a Twilio status for {kind}") from None
 
 
+def known_statuses(kind: Kind) -> dict[str, int]:
+    """Every status name a record of this kind can have, Twilio's and the gateway's, with
+    its rank (the gateway's where both use the name)."""
+    return {**_TWILIO_RANKS[kind], **_GATEWAY_RANKS[kind]}
+
+
 def is_twilio_status(status: str) -> bool:
     """A status Twilio uses for one kind or the other."""
     return any(status in ranks for ranks in _TWILIO_RANKS.values())

@@ -78,6 +78,10 @@ def new_outbound_record(
         tag=request.tag,
         send_at=request.send_at,
         traceparent=request.traceparent,
+        callback_url=request.callback_url,
+        callback_events=json.dumps(list(request.callback_events))
+        if request.callback_events
+        else None,
         request_hash=request.fingerprint(),
         source=source,
         created_at=now,
@@ -403,6 +407,19 @@ def checked() -> Decider:
         now = utcnow()
         event = LogEvent("checking", GATEWAY, at=now, note="status check left")
         return Change(event, {"last_outcome": SENT, "updated_at": now})
+
+    return decide
+
+
+def callback_gone(url: str, reason: str) -> Decider:
+    """The record's ``callback_url`` answered 410 Gone: it gets none of its later events."""
+
+    def decide(record: LogRecord) -> Change | None:
+        if record.callback_url != url or record.callback_gone:
+            return None
+        now = utcnow()
+        event = LogEvent("callback_gone", GATEWAY, at=now, note=reason[:200])
+        return Change(event, {"callback_gone": True, "updated_at": now})
 
     return decide
 

@@ -18,6 +18,7 @@ from azure.core.exceptions import AzureError, HttpResponseError
 
 from shared.delivery.enqueue import enqueue
 from shared.delivery.services import Services, get_services
+from shared.domain.callback_url import require_callback_secret
 from shared.domain.outbound import ID_PATTERN, LoggedAs, OutboundRequest, parse_request
 from shared.domain.records import LogRecord
 from shared.domain.status import ACCEPTED, KINDS, REJECTED, WITHDRAWN, Kind
@@ -31,6 +32,7 @@ from shared.platform.http import (
     read_json,
     storage_unavailable,
 )
+from shared.platform.settings import get_settings
 from shared.platform.tracing import stamped
 from shared.storage.message_log import RecordExistsError
 
@@ -72,7 +74,10 @@ def _parse(req: func.HttpRequest, kind: Kind) -> OutboundRequest:
         raise HttpError(
             400, "id_mismatch", "the body's 'id' differs from the Idempotency-Key header", "id"
         )
-    return parse_request(data, kind=kind, default_id=key)
+    settings = get_settings()
+    request = parse_request(data, kind=kind, default_id=key, local_callbacks=settings.local_stack)
+    require_callback_secret(request.callback_url, bool(settings.events.callback_secrets))
+    return request
 
 
 def _check_sender(request: OutboundRequest, services: Services) -> None:

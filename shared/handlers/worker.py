@@ -27,6 +27,7 @@ from shared.delivery.enqueue import enqueue
 from shared.delivery.pacing import paced
 from shared.delivery.reconcile import Verdict, reconcile
 from shared.delivery.services import Services, get_services
+from shared.domain.callback_url import require_callback_secret
 from shared.domain.event_envelope import unwrap
 from shared.domain.outbound import ID_PATTERN, OutboundRequest, parse_request
 from shared.domain.records import Change, LogRecord, utcnow, with_event
@@ -103,8 +104,14 @@ async def process(msg: func.QueueMessage) -> None:
             return
         document, event_id = unwrap(document)
         request = parse_request(
-            document, default_id=event_id or msg.id, schedule_limits=False, from_queue=True
+            document,
+            default_id=event_id or msg.id,
+            schedule_limits=False,
+            from_queue=True,
+            local_callbacks=services.settings.local_stack,
         )
+        events = services.settings.events
+        require_callback_secret(request.callback_url, bool(events.callback_secrets))
     except InvalidRequestError as exc:
         await _reject(services, msg, document if isinstance(document, dict) else {}, exc)
         return

@@ -4,7 +4,7 @@ App settings in Azure and ``local.settings.json`` locally both arrive as environ
 A setting that a code path needs but is missing fails with an error naming it, so a
 misconfigured deployment says what to fix instead of failing somewhere downstream.
 
-Settings come in groups (storage, twilio, voice). A bad setting is reported once, when the
+Settings come in groups (storage, twilio, voice, events). A bad setting is reported once, when the
 settings are read, and only the functions that need its group refuse: a typo in ``VOICE_MENU``
 must not stop text messages from going out.
 """
@@ -25,13 +25,14 @@ from shared.platform.errors import (
     MisconfiguredError,
     MissingSettingError,
 )
+from shared.platform.event_settings import EventSettings, load_event_settings
 from shared.platform.json_text import InvalidJsonError, parse_json
 from shared.platform.storage_connection import StorageConnection, load_storage_connection
 
 # Whole string, ASCII digits: $ would accept a trailing newline and \d any script's digits.
 E164 = re.compile(r"\+[1-9][0-9]{1,14}\Z")
 
-Group = Literal["storage", "twilio", "voice"]
+Group = Literal["storage", "twilio", "voice", "events"]
 
 # Used only while NUMBER_HASH_KEY is unset, and reported as unsafe: anyone who knows it can
 # test a number against the opt-out table and the index.
@@ -108,6 +109,7 @@ class Settings:
     twilio_delete_on_purge: bool = False
     message_stats_table: str = "MessageStats"
     webhook_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+    events: EventSettings = field(default_factory=EventSettings)
     problems: Mapping[str, MissingSettingError | InvalidSettingError] = field(default_factory=dict)
 
     def require(self, *groups: Group) -> None:
@@ -150,6 +152,11 @@ class Settings:
                 "needed to call Twilio (or set TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET)",
             )
         return TwilioCredentials(self.account_sid, self.account_sid, self.auth_token)
+
+    @property
+    def local_stack(self) -> bool:
+        """Running against the local stack (a Twilio simulator on this machine)."""
+        return _is_local(self.api_base_url)
 
     @property
     def settle_seconds(self) -> float:
@@ -421,10 +428,16 @@ def _voice(env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def _events(env: Mapping[str, str]) -> dict[str, Any]:
+    local = _is_local(_text(env, "TWILIO_API_BASE_URL"))
+    return {"events": load_event_settings(env, local)}
+
+
 _GROUPS: dict[Group, Callable[[Mapping[str, str]], dict[str, Any]]] = {
     "storage": _storage,
     "twilio": _twilio,
     "voice": _voice,
+    "events": _events,
 }
 
 

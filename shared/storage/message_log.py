@@ -28,7 +28,7 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -94,6 +94,12 @@ def _event_entity(record_id: str, event: LogEvent, row: str | None = None) -> di
 Fold = Callable[[LogRecord, LogEvent, bool], LogRecord]
 """Applies one callback event to a record (``True``: only if the record is inbound)."""
 
+BeforeWrite = Callable[[str, LogRecord | None, LogRecord | None, LogEvent], Awaitable[None]]
+"""Told of a write before it is made: the record id, the record before (None for a create or
+a callback row) and after (None for a callback row, which is written without a read), and
+the event. Events out hang here (``shared.delivery.event_signals``); an error stops the write.
+"""
+
 
 def from_rows(
     entities: Sequence[Mapping[str, Any]], fold: Fold
@@ -155,16 +161,23 @@ class MessageLog:
 
     A summary is replaced whole, never merged: the writer holds the full record it read,
     the ETag proves nobody changed it since, and a field set to None is really cleared.
-    ``fold`` is the rule that applies callback rows on read (``transitions.fold_callback``).
+    ``fold`` is the rule that applies callback rows on read (``transitions.fold_callback``);
+    ``before_write``, when given, hears of every create, summary write and callback row just
+    before it is made (history-only rows move nothing and are not told).
     """
 
-    def __init__(self, table: TableClient, fold: Fold) -> None:
+    def __init__(
+        self, table: TableClient, fold: Fold, before_write: BeforeWrite | None = None
+    ) -> None:
         self._table = table
         self._fold = fold
+        self._before_write = before_write
 
     async def create(self, record: LogRecord, event: LogEvent) -> LogRecord:
         """Inserts a new record; returns it with its ETag, ready for a guarded update."""
         record = with_event(record, event)
+        if self._before_write is not None:
+            await self._before_write(record.id, None, record, event)
         try:
             result = await self._table.create_entity(
                 record.to_entity(), response_preference=NO_ECHO
@@ -249,6 +262,8 @@ class MessageLog:
         """
         entity = _event_entity(record_id, event, CALLBACK_PREFIX + key)
         entity[FOLD_PROPERTY] = FOLD_INBOUND if inbound_only else FOLD_ANY
+        if self._before_write is not None:
+            await self._before_write(record_id, None, None, event)
         try:
             await self._table.create_entity(entity, response_preference=NO_ECHO)
         except ResourceExistsError:
@@ -280,6 +295,8 @@ class MessageLog:
                 await self.add_event(record_id, change.event)
                 return record, change
             updated = with_event(replace(record, **change.summary), change.event)
+            if self._before_write is not None:
+                await self._before_write(record_id, record, updated, change.event)
             try:
                 result = await self._table.update_entity(
                     updated.to_entity(),

@@ -19,6 +19,12 @@ import pytest
 from localdev.azurite import PROJECT_ROOT, Azurite
 from localdev.ports import free_port
 from localdev.stack import Stack
+from tests.support.event_destinations import (
+    WEBHOOK_SECRET,
+    WEBHOOK_SECRET_2,
+    EventGridStandInProcess,
+    WebhookReceiverProcess,
+)
 from tests.support.fast_app import fast_app
 
 ACCOUNT_SID = "AC" + "e" * 32
@@ -96,7 +102,10 @@ class RunningStack:
 
 @pytest.fixture(scope="session")
 def stack_processes(
-    azurite: Azurite, tmp_path_factory: pytest.TempPathFactory
+    azurite: Azurite,
+    tmp_path_factory: pytest.TempPathFactory,
+    event_grid_process: EventGridStandInProcess,
+    webhook_receiver_process: WebhookReceiverProcess,
 ) -> Iterator[tuple[Stack, int]]:
     app_dir = fast_app(tmp_path_factory.mktemp("app"), MAX_DEQUEUE_COUNT)
     sim_port, host_port = free_port(), free_port()
@@ -104,6 +113,18 @@ def stack_processes(
         "FUNCTIONS_WORKER_RUNTIME": "python",
         "AzureWebJobsStorage": azurite.connection_string,
         "OUTBOUND_QUEUE": "outbound",
+        "EVENTS_QUEUE": "events",
+        # Events out to the stand-ins: every transition to the webhook, the default set to
+        # Event Grid; a request's callback_url is signed with the receiver's second secret.
+        "EVENT_WEBHOOK_URL": webhook_receiver_process.url("/events"),
+        "EVENT_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "EVENT_WEBHOOK_TYPES": "all",
+        "EVENT_GRID_TOPIC_ENDPOINT": event_grid_process.endpoint,
+        "EVENT_GRID_TOPIC_KEY": event_grid_process.key,
+        "EVENT_CALLBACK_SECRET": WEBHOOK_SECRET_2,
+        "EVENT_SIGNAL_DELAY_SECONDS": "1",
+        "EVENT_RETRY_FIRST_SECONDS": "1",
+        "EVENT_RETRY_MAX_SECONDS": "2",
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": FROM_NUMBER,

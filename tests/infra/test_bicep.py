@@ -17,6 +17,7 @@ import pytest
 import yaml
 from pycep import BicepParser
 
+from shared.platform.event_settings import EventSettings
 from shared.platform.settings import Settings, load_settings
 from tests.unit.test_function_app import HTTP_FUNCTIONS
 
@@ -39,6 +40,7 @@ ROLES = {
     "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": ("Storage Table Data Contributor", "storageAccount"),
     "3913510d-42f4-4e42-8a64-420c390055eb": ("Monitoring Metrics Publisher", "applicationInsights"),
     "4633458b-17de-408a-b874-0445c86b69e6": ("Key Vault Secrets User", "keyVault"),
+    "d5a91429-5739-47e2-a06b-3470a27159e7": ("EventGrid Data Sender", "eventGridTopic"),
 }
 
 
@@ -140,6 +142,15 @@ def test_provisioned_settings_load_as_the_app_reads_them() -> None:
         "TWILIO_WEBHOOK_KEY_SECRET_2": "",
         "PUBLIC_BASE_URL": "https://func-api-abc.azurewebsites.net",
         "TWILIO_MAX_IN_FLIGHT": "24",
+        "EVENTS_QUEUE": "events",
+        "EVENT_DEAD_LETTER_TABLE": "EventDeadLetters",
+        "EVENT_DESTINATION_TABLE": "EventDestinations",
+        "EVENT_GRID_TOPIC_ENDPOINT": "https://evgt-abc.westeurope-1.eventgrid.azure.net/api/events",
+        "EVENT_GRID_TYPES": "default",
+        "EVENT_WEBHOOK_URL": "",
+        "EVENT_WEBHOOK_SECRET": "",
+        "EVENT_WEBHOOK_TYPES": "default",
+        "EVENT_CALLBACK_SECRET": "",
     }
     parameters = set(parsed("app/api.bicep")["parameters"])
 
@@ -158,6 +169,25 @@ def test_provisioned_settings_load_as_the_app_reads_them() -> None:
     assert settings.validate_signatures and not settings.trust_forwarded_headers
     assert settings.public_base_url == resolved["PUBLIC_BASE_URL"]
     assert settings.problems == {} and settings.retention_days == 30
+    topic = settings.events.event_grid
+    assert topic is not None and topic.key is None  # the managed identity publishes
+
+
+def test_event_secrets_are_key_vault_references_and_the_topic_is_optional() -> None:
+    settings = app_settings()
+
+    for name, uri in (
+        ("EVENT_WEBHOOK_SECRET", "eventWebhookSecretUri"),
+        ("EVENT_CALLBACK_SECRET", "eventCallbackSecretUri"),
+    ):
+        assert f"@Microsoft.KeyVault(SecretUri=${{{uri}}})" in json.dumps(settings[name])
+    assert settings["EVENT_GRID_TOPIC_KEY"] == ""
+    main = parsed("main.bicep")
+    assert main["parameters"]["eventGridTopic"]["default"] is False
+    assert main["modules"]["events"]["config"]["condition"] == "eventGridTopic"
+    topic = resource("app/eventgrid.bicep", "topic")["properties"]
+    assert topic["disableLocalAuth"] is True
+    assert topic["inputSchema"] == "CloudEventSchemaV1_0"
 
 
 def test_storage_connection_is_identity_based_with_the_apps_identity() -> None:
@@ -202,6 +232,10 @@ def test_twilio_secrets_are_key_vault_references() -> None:
         ("main.bicep", "twilioWebhookKeySecret2"),
         ("app/keyvault.bicep", "twilioWebhookKeySecret"),
         ("app/keyvault.bicep", "twilioWebhookKeySecret2"),
+        ("main.bicep", "eventWebhookSecret"),
+        ("main.bicep", "eventCallbackSecret"),
+        ("app/keyvault.bicep", "eventWebhookSecret"),
+        ("app/keyvault.bicep", "eventCallbackSecret"),
     ],
 )
 def test_secret_parameters_are_secure(relative: str, parameter: str) -> None:
@@ -292,6 +326,9 @@ def test_queues_and_tables_are_the_ones_the_app_uses_by_default() -> None:
     assert defaults["optOutTableName"] == Settings.opt_out_table
     assert defaults["retentionTableName"] == Settings.retention_table
     assert queue_names == {"outboundQueueName", "${outboundQueueName}-poison"}
+    assert defaults["eventsQueueName"] == EventSettings.queue
+    assert defaults["eventDeadLetterTableName"] == EventSettings.dead_letter_table
+    assert defaults["eventDestinationTableName"] == EventSettings.destination_table
 
 
 def test_every_module_exists_and_gets_its_required_parameters() -> None:
@@ -302,8 +339,9 @@ def test_every_module_exists_and_gets_its_required_parameters() -> None:
             for parameter, definition in parsed(path)["parameters"].items()
             if definition["default"] is None
         }
+        config = module["config"].get("config", module["config"])  # a conditional one nests
 
-        assert required <= set(module["config"]["params"]), name
+        assert required <= set(config["params"]), name
 
 
 def test_parameters_file_supplies_every_required_main_parameter() -> None:

@@ -72,6 +72,9 @@ SCENARIOS = {
         "TWILIO_FROM_NUMBER",
         set(REQUESTS) - {"read_status", "list_messages"},
     ),
+    "event_webhook_without_its_secret": Scenario(
+        {"EVENT_WEBHOOK_URL": "https://hooks.example.com/e"}, "EVENT_WEBHOOK_SECRET", set()
+    ),
     "log_message_bodies_not_a_flag": Scenario(
         {"LOG_MESSAGE_BODIES": "maybe"}, "LOG_MESSAGE_BODIES", set(REQUESTS) - {"twiml_message"}
     ),
@@ -117,3 +120,18 @@ async def test_a_bad_voice_setting_is_not_revealed_to_unsigned_callers(
     response = await user_function("twilio_voice")(request)
 
     assert response.status_code == 403 and b"VOICE" not in response.get_body()
+
+
+async def test_a_bad_events_setting_stops_events_out_only_naming_it(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.platform.errors import MisconfiguredError
+    from tests.support.requests import trigger_message
+
+    monkeypatch.setenv("EVENT_WEBHOOK_URL", "https://hooks.example.com/e")
+    await reset_services()
+
+    listed = await user_function("list_dead_letters")(api_get("events/dead-letters", {}))
+    assert listed.status_code == 500 and b"EVENT_WEBHOOK_SECRET" in listed.get_body()
+    with pytest.raises(MisconfiguredError, match="EVENT_WEBHOOK_SECRET"):
+        await user_function("events_publisher")(trigger_message("m1", b'{"kind": "x"}'))

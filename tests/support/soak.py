@@ -6,6 +6,10 @@ the API (with repeated Idempotency-Keys) and the queue (with and without ``id``,
 base64, duplicated puts). Afterwards every accepted message is compared with what the
 simulator received: nothing may be lost, sent twice, left open, or failed although sent.
 
+With ``events``, every status change of every record is also published to the webhook
+receiver and the Event Grid stand-in (``soak_events``), 20% of whose answers fail, the
+receiver being down for ``receiver_outage_seconds`` mid-feed; none may be lost.
+
 Two of Twilio's bad days can be added: an outage (every request answered 503 or 429 for a
 stretch in the middle of the feed, which is then paced at ``feed_rate``) and a concurrency
 limit (429 / 20429 beyond N requests in flight, each taking ``twilio_latency``); then not one
@@ -35,6 +39,7 @@ from localdev.ports import free_port
 from localdev.stack import Stack
 from shared.domain.transitions import fold_callback
 from shared.storage.message_log import from_rows
+from tests.support import soak_events
 from tests.support.fast_app import fast_app
 
 ACCOUNT_SID = "AC" + "5" * 32
@@ -82,6 +87,13 @@ class SoakConfig:
     twilio_latency: float = 0.0
     retry_first_seconds: float = 1.0
     retry_max_seconds: float = 8.0
+    # Events out: to a webhook receiver and the Event Grid stand-in, failing this share of
+    # answers, the receiver answering 503 for a while from some seconds into the feed.
+    events: bool = False
+    event_fail_ratio: float = 0.2
+    receiver_outage_seconds: float = 0.0
+    receiver_outage_after: float = 2.0
+    event_retry_max_seconds: float = 15.0
 
 
 @dataclass
@@ -102,6 +114,7 @@ class SoakReport:
     throughput: list[Throughput] = field(default_factory=list)
     # Seconds from the end of the outage until every record was final.
     final_after_outage: float | None = None
+    events: soak_events.EventsReport | None = None
 
     def merge(self, other: SoakReport) -> None:
         """Adds another round's figures (a soak of several rounds reports their sum)."""
@@ -117,6 +130,10 @@ class SoakReport:
         self.throughput.extend(other.throughput)
         if other.final_after_outage is not None:
             self.final_after_outage = max(self.final_after_outage or 0.0, other.final_after_outage)
+        if other.events is not None:
+            if self.events is None:
+                self.events = soak_events.EventsReport()
+            self.events.merge(other.events)
 
     def lines(self) -> list[str]:
         extra = []
@@ -153,6 +170,7 @@ class SoakReport:
             f"faults injected   {sum(self.faults.values())} {dict(sorted(self.faults.items()))}",
             f"final statuses    {dict(sorted(self.statuses.items()))}",
             *extra,
+            *(self.events.lines() if self.events is not None else []),
         ]
 
 
@@ -198,6 +216,7 @@ class Soak:
         self.workdir = workdir
         self.report = SoakReport()
         self._statuses: dict[str, str] = {}
+        self._event_settings: dict[str, str] = {}
 
     def _stack(self, sim_port: int, proxy_port: int) -> Stack:
         host_port = free_port()
@@ -219,6 +238,11 @@ class Soak:
             "SIM_CALLBACK_DELAY": "0.05",
             "TWILIO_RETRY_FIRST_SECONDS": str(self.config.retry_first_seconds),
             "TWILIO_RETRY_MAX_SECONDS": str(self.config.retry_max_seconds),
+            "EVENTS_QUEUE": f"{self.queue_name}-events",
+            # The host fills what is not set from local.settings.json.example, which points
+            # at make dev's stand-ins: no destination unless this soak carries events.
+            **dict.fromkeys(soak_events.DESTINATION_SETTINGS, ""),
+            **self._event_settings,
         }
         if self.config.public_callbacks:
             settings["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{host_port}"
@@ -241,6 +265,41 @@ class Soak:
         )
 
     async def run(self) -> SoakReport:
+        if not self.config.events:
+            return await self._run()
+        with soak_events.stand_ins() as (receiver, grid):
+            self._event_settings = soak_events.gateway_settings(
+                receiver, grid, self.token, self.config.event_retry_max_seconds
+            )
+            for stand_in in (receiver, grid):
+                stand_in.fault(fail_ratio=self.config.event_fail_ratio, seed=self.config.seed)
+            self._stand_ins = (receiver, grid)
+            return await self._run()
+
+    async def _receiver_outage(self) -> None:
+        config = self.config
+        if not config.events or not config.receiver_outage_seconds:
+            return
+        receiver, _ = self._stand_ins
+        await asyncio.sleep(config.receiver_outage_after)
+        await asyncio.to_thread(receiver.fault, status=503, seconds=config.receiver_outage_seconds)
+        await asyncio.sleep(config.receiver_outage_seconds)
+        await asyncio.to_thread(receiver.fault, fail_ratio=config.event_fail_ratio)
+
+    async def _judge_events(self) -> None:
+        if not self.config.events:
+            return
+        receiver, grid = self._stand_ins
+        self.report.events = await soak_events.judge(
+            self.storage,
+            self.table_name,
+            self._event_settings["EVENT_DEAD_LETTER_TABLE"],
+            receiver,
+            grid,
+            self.config.patience_seconds,
+        )
+
+    async def _run(self) -> SoakReport:
         started = time.monotonic()
         sim_port, proxy_port = free_port(), free_port()
         proxy = f"http://127.0.0.1:{proxy_port}/_proxy"
@@ -251,6 +310,7 @@ class Soak:
                 planned = plan(self.config, self.token)
                 killer = asyncio.create_task(self._kill_now_and_then(stack))
                 outage = asyncio.create_task(self._outage(http, proxy))
+                receiver_outage = asyncio.create_task(self._receiver_outage())
                 await self._produce(http, stack.base_url, planned)
                 await killer
                 outage_ends = await outage
@@ -258,6 +318,8 @@ class Soak:
                 if outage_ends is not None:
                     self.report.final_after_outage = time.monotonic() - outage_ends
                 await self._judge(http, f"http://127.0.0.1:{sim_port}", planned)
+                await receiver_outage
+                await self._judge_events()
                 async with http.get(f"{proxy}/stats") as answer:
                     stats = await answer.json()
         finally:

@@ -24,6 +24,8 @@ HTTP_FUNCTIONS: dict[str, tuple[str, set[str], func.AuthLevel]] = {
     "openapi_document": ("openapi.json", {"GET"}, FUNCTION),
     "erase_number": ("numbers/{number}", {"DELETE"}, FUNCTION),
     "statistics": ("stats", {"GET"}, FUNCTION),
+    "list_dead_letters": ("events/dead-letters", {"GET"}, FUNCTION),
+    "replay_dead_letters": ("events/dead-letters/replay", {"POST"}, FUNCTION),
     "console_page": ("console", {"GET"}, ANONYMOUS),
     "console_asset": ("console/{asset}", {"GET"}, ANONYMOUS),
     "twilio_status": ("twilio/status", {"POST"}, ANONYMOUS),
@@ -37,7 +39,10 @@ HTTP_FUNCTIONS: dict[str, tuple[str, set[str], func.AuthLevel]] = {
     "reminder_choice_twiml": ("twiml/reminder/choice", {"POST"}, ANONYMOUS),
     "reminder_twiml_preview": ("preview/twiml/reminder", {"GET", "POST"}, FUNCTION),
 }
-QUEUE_FUNCTIONS = {"outbound_worker": ("%OUTBOUND_QUEUE%", "AzureWebJobsStorage")}
+QUEUE_FUNCTIONS = {
+    "outbound_worker": ("%OUTBOUND_QUEUE%", "AzureWebJobsStorage"),
+    "events_publisher": ("%EVENTS_QUEUE%", "AzureWebJobsStorage"),
+}
 TIMER_FUNCTIONS = {"retention_purge": "0 7 * * * *"}
 
 
