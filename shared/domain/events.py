@@ -29,9 +29,8 @@ from shared.domain.status import (
     is_terminal,
     twilio_rank,
 )
+from shared.domain.transitions import GATEWAY, TWILIO
 
-GATEWAY = "gateway"
-TWILIO = "twilio"
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
 # The $id of shared/domain/event_data.schema.json: a name, not a place to fetch it from.

@@ -16,19 +16,16 @@ import re
 from datetime import date
 
 import azure.functions as func
-from azure.core.exceptions import AzureError
 
 from shared.delivery import events_out
 from shared.delivery.event_services import EventServices
 from shared.delivery.services import get_services
 from shared.domain.records import utcnow
-from shared.platform.errors import MisconfiguredError
 from shared.platform.http import (
     HttpError,
+    answers_failures,
     json_response,
-    misconfigured,
     read_json,
-    storage_unavailable,
 )
 from shared.storage.event_dead_letters import MAX_PAGE, DeadLetter
 
@@ -100,20 +97,14 @@ def _list_query(params: dict[str, str]) -> tuple[date, int, str | None]:
     return day, _limit(params), _after(params)
 
 
+@answers_failures
 async def list_letters(req: func.HttpRequest) -> func.HttpResponse:
     params = dict(req.params)
-    try:
-        day, limit, after = _list_query(params)
-        services = await get_services()
-        services.settings.require("events")
-        events = _events(services.events)
-        letters, last = await events.dead_letters.page(day, limit, after)
-    except HttpError as exc:
-        return exc.response()
-    except MisconfiguredError as exc:
-        return misconfigured(exc)
-    except AzureError:
-        return storage_unavailable()
+    day, limit, after = _list_query(params)
+    services = await get_services()
+    services.settings.require("events")
+    events = _events(services.events)
+    letters, last = await events.dead_letters.page(day, limit, after)
     token = _token(last) if last else None
     following = None
     if token:
@@ -152,20 +143,14 @@ async def _chosen(events: EventServices, day: date, key: str | None) -> list[Dea
     return [letter]
 
 
+@answers_failures
 async def replay(req: func.HttpRequest) -> func.HttpResponse:
-    try:
-        day, key = _replay_query(read_json(req))
-        services = await get_services()
-        services.settings.require("events")
-        events = _events(services.events)
-        letters = await _chosen(events, day, key)
-        for letter in letters:
-            await events_out.replay(events, letter)
-    except HttpError as exc:
-        return exc.response()
-    except MisconfiguredError as exc:
-        return misconfigured(exc)
-    except AzureError:
-        return storage_unavailable()
+    day, key = _replay_query(read_json(req))
+    services = await get_services()
+    services.settings.require("events")
+    events = _events(services.events)
+    letters = await _chosen(events, day, key)
+    for letter in letters:
+        await events_out.replay(events, letter)
     keys = [letter.key for letter in letters]
     return json_response({"day": day.isoformat(), "replayed": len(keys), "keys": keys}, 202)

@@ -21,14 +21,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import azure.functions as func
-from azure.core.exceptions import AzureError
 
 from shared.delivery.services import Services, get_services
 from shared.domain.outbound import ID_PATTERN, MAX_TAG
 from shared.domain.records import LogRecord, utcnow
 from shared.domain.status import Kind, UnknownStatusError, gateway_rank, twilio_rank
-from shared.platform.errors import MisconfiguredError, shown
-from shared.platform.http import HttpError, json_response, misconfigured, storage_unavailable
+from shared.platform.errors import shown
+from shared.platform.http import HttpError, answers_failures, json_response
 from shared.platform.settings import E164
 from shared.storage.message_index import (
     IndexEntry,
@@ -283,18 +282,12 @@ async def _page(
     return await _summaries(services.log.get, ids, kind), position
 
 
+@answers_failures
 async def list_records(req: func.HttpRequest, kind: Kind) -> func.HttpResponse:
     params = dict(req.params)
-    try:
-        request = parse_list_request(kind, params, utcnow())
-        services = await get_services()
-        items, position = await _page(services, kind, request)
-    except HttpError as exc:
-        return exc.response()
-    except MisconfiguredError as exc:
-        return misconfigured(exc)
-    except AzureError:
-        return storage_unavailable()
+    request = parse_list_request(kind, params, utcnow())
+    services = await get_services()
+    items, position = await _page(services, kind, request)
     return json_response(
         {
             "items": items,

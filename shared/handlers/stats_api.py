@@ -10,12 +10,10 @@ import re
 from datetime import date, timedelta
 
 import azure.functions as func
-from azure.core.exceptions import AzureError
 
 from shared.delivery.services import get_services
 from shared.domain.records import utcnow
-from shared.platform.errors import MisconfiguredError
-from shared.platform.http import HttpError, json_response, misconfigured, storage_unavailable
+from shared.platform.http import HttpError, answers_failures, json_response
 
 DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DEFAULT_DAYS = 7
@@ -54,18 +52,12 @@ def parse_range(params: dict[str, str], today: date) -> tuple[date, date]:
     return since, until
 
 
+@answers_failures
 async def day_totals(req: func.HttpRequest) -> func.HttpResponse:
-    try:
-        today = utcnow().date()
-        since, until = parse_range(dict(req.params), today)
-        services = await get_services()
-        days = await services.stats.days(since, until, today)
-    except HttpError as exc:
-        return exc.response()
-    except MisconfiguredError as exc:
-        return misconfigured(exc)
-    except AzureError:
-        return storage_unavailable()
+    today = utcnow().date()
+    since, until = parse_range(dict(req.params), today)
+    services = await get_services()
+    days = await services.stats.days(since, until, today)
     return json_response(
         {
             "since": since.isoformat(),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from shared.platform.errors import InvalidSettingError, MissingSettingError
+from shared.platform.setting_values import flag, positive_number, text
 
 MAX_WEBHOOK_SUBSCRIPTIONS = 20
 SECRET_PREFIX = "whsec_"
@@ -74,35 +75,8 @@ class EventSettings:
         return bool(self.event_grid or self.webhooks or self.callback_secrets)
 
 
-def _text(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name, "").strip()
-    return value or None
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = (_text(env, name) or "false").lower()
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise InvalidSettingError(name, f"expected true or false, got {raw!r}")
-
-
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = _text(env, name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidSettingError(name, f"expected a number, got {raw!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise InvalidSettingError(name, "must be a number greater than zero")
-    return value
-
-
 def _types(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    raw = _text(env, name)
+    raw = text(env, name)
     if raw is None:
         return ("default",)
     names = tuple(part.strip() for part in raw.split(",") if part.strip())
@@ -117,7 +91,7 @@ def _types(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 
 
 def _secrets(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    raw = _text(env, name) or ""
+    raw = text(env, name) or ""
     found = tuple(raw.split())
     for secret in found:
         body = secret.removeprefix(SECRET_PREFIX)
@@ -135,7 +109,7 @@ def _secrets(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 
 
 def _destination_url(env: Mapping[str, str], name: str, local: bool) -> str | None:
-    value = _text(env, name)
+    value = text(env, name)
     if value is None:
         return None
     parts = urlsplit(value)
@@ -162,15 +136,15 @@ def _webhooks(env: Mapping[str, str], local: bool) -> tuple[WebhookSubscription,
         if not secrets:
             raise MissingSettingError(secret_name, f"{url_name} is set: webhooks are signed")
         types = _types(env, f"EVENT_WEBHOOK_TYPES{suffix}")
-        bodies = _flag(env, f"EVENT_WEBHOOK_BODIES{suffix}")
+        bodies = flag(env, f"EVENT_WEBHOOK_BODIES{suffix}", False)
         found.append(WebhookSubscription(number, url, secrets, types, bodies))
     return tuple(found)
 
 
 def _event_grid(env: Mapping[str, str], local: bool) -> EventGridTopic | None:
     endpoint = _destination_url(env, "EVENT_GRID_TOPIC_ENDPOINT", local)
-    key = _text(env, "EVENT_GRID_TOPIC_KEY")
-    namespace_topic = _text(env, "EVENT_GRID_NAMESPACE_TOPIC")
+    key = text(env, "EVENT_GRID_TOPIC_KEY")
+    namespace_topic = text(env, "EVENT_GRID_NAMESPACE_TOPIC")
     if endpoint is None:
         if key or namespace_topic:
             raise MissingSettingError(
@@ -182,36 +156,38 @@ def _event_grid(env: Mapping[str, str], local: bool) -> EventGridTopic | None:
             "EVENT_GRID_TOPIC_KEY", "a managed identity's token is only sent over https"
         )
     types = _types(env, "EVENT_GRID_TYPES")
-    return EventGridTopic(endpoint, key, namespace_topic, types, _flag(env, "EVENT_GRID_BODIES"))
+    return EventGridTopic(
+        endpoint, key, namespace_topic, types, flag(env, "EVENT_GRID_BODIES", False)
+    )
 
 
 def load_event_settings(env: Mapping[str, str], local: bool) -> EventSettings:
     """``local``: the gateway runs against the local stack, where destinations may be http."""
-    first = _positive(env, "EVENT_RETRY_FIRST_SECONDS", 30.0)
-    longest = _positive(env, "EVENT_RETRY_MAX_SECONDS", 3600.0)
+    first = positive_number(env, "EVENT_RETRY_FIRST_SECONDS", 30.0)
+    longest = positive_number(env, "EVENT_RETRY_MAX_SECONDS", 3600.0)
     if longest < first:
         raise InvalidSettingError(
             "EVENT_RETRY_MAX_SECONDS",
             f"{longest:g} s is shorter than EVENT_RETRY_FIRST_SECONDS ({first:g} s)",
         )
     return EventSettings(
-        queue=_text(env, "EVENTS_QUEUE") or "events",
-        dead_letter_table=_text(env, "EVENT_DEAD_LETTER_TABLE") or "EventDeadLetters",
-        destination_table=_text(env, "EVENT_DESTINATION_TABLE") or "EventDestinations",
+        queue=text(env, "EVENTS_QUEUE") or "events",
+        dead_letter_table=text(env, "EVENT_DEAD_LETTER_TABLE") or "EventDeadLetters",
+        destination_table=text(env, "EVENT_DESTINATION_TABLE") or "EventDestinations",
         event_grid=_event_grid(env, local),
         webhooks=_webhooks(env, local),
         callback_secrets=_secrets(env, "EVENT_CALLBACK_SECRET"),
         callback_types=_types(env, "EVENT_CALLBACK_TYPES"),
         retry_first_seconds=first,
         retry_max_seconds=longest,
-        retry_budget_hours=_positive(env, "EVENT_RETRY_BUDGET_HOURS", 72.0),
-        signal_delay_seconds=_positive(env, "EVENT_SIGNAL_DELAY_SECONDS", 5.0),
+        retry_budget_hours=positive_number(env, "EVENT_RETRY_BUDGET_HOURS", 72.0),
+        signal_delay_seconds=positive_number(env, "EVENT_SIGNAL_DELAY_SECONDS", 5.0),
         signal_checks=_checks(env),
     )
 
 
 def _checks(env: Mapping[str, str]) -> int:
-    raw = _text(env, "EVENT_SIGNAL_CHECKS")
+    raw = text(env, "EVENT_SIGNAL_CHECKS")
     if raw is None:
         return 5
     if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 20):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec
 from urllib.parse import parse_qsl
 
 import azure.functions as func
+from azure.core.exceptions import AzureError
 
 from shared.platform.errors import InvalidRequestError, MisconfiguredError, shown
 from shared.platform.json_text import InvalidJsonError, parse_json
@@ -14,6 +17,7 @@ from shared.platform.json_text import InvalidJsonError, parse_json
 MAX_BODY_BYTES = 64 * 1024
 JSON = "application/json"
 STORAGE_RETRY_AFTER_SECONDS = "5"
+P = ParamSpec("P")
 
 
 class HttpError(Exception):
@@ -118,3 +122,24 @@ def form_params(req: func.HttpRequest) -> FormParams:
     for key, value in parse_qsl(text, keep_blank_values=True):
         params.setdefault(key, []).append(value)
     return params
+
+
+def answers_failures(
+    handler: Callable[P, Awaitable[func.HttpResponse]],
+) -> Callable[P, Awaitable[func.HttpResponse]]:
+    """A read API's answer to what went wrong on the way: the refusal it names, the setting
+    it lacks (500), or storage that did not answer (503). Handlers whose failures mean more
+    for the caller (an accept withdrawn, an erasure half done) say so themselves."""
+
+    @functools.wraps(handler)
+    async def answer(*args: P.args, **kwargs: P.kwargs) -> func.HttpResponse:
+        try:
+            return await handler(*args, **kwargs)
+        except HttpError as exc:
+            return exc.response()
+        except MisconfiguredError as exc:
+            return misconfigured(exc)
+        except AzureError:
+            return storage_unavailable()
+
+    return answer

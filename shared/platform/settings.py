@@ -27,6 +27,7 @@ from shared.platform.errors import (
 )
 from shared.platform.event_settings import EventSettings, load_event_settings
 from shared.platform.json_text import InvalidJsonError, parse_json
+from shared.platform.setting_values import flag, positive_number, text
 from shared.platform.storage_connection import StorageConnection, load_storage_connection
 
 # Whole string, ASCII digits: $ would accept a trailing newline and \d any script's digits.
@@ -170,38 +171,8 @@ class Settings:
         return f"{self.public_base_url}/api/twilio/status?id={outbound_id}"
 
 
-def _text(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name, "").strip()
-    return value or None
-
-
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = _text(env, name)
-    if raw is None:
-        return default
-    lowered = raw.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise InvalidSettingError(name, f"expected true or false, got {raw!r}")
-
-
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = _text(env, name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidSettingError(name, f"expected a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise InvalidSettingError(name, "must be greater than zero")
-    return value
-
-
 def _days(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = _text(env, name)
+    raw = text(env, name)
     if raw is None:
         return default
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 5):
@@ -213,7 +184,7 @@ def _days(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 def _body_days(env: Mapping[str, str]) -> int | None:
-    if _text(env, "BODY_RETENTION_DAYS") is None:
+    if text(env, "BODY_RETENTION_DAYS") is None:
         return None
     days = _days(env, "BODY_RETENTION_DAYS", 0)
     records = _days(env, "RETENTION_DAYS", 30)
@@ -226,7 +197,7 @@ def _body_days(env: Mapping[str, str]) -> int | None:
 
 
 def _secret_key(env: Mapping[str, str], name: str) -> bytes:
-    raw = _text(env, name)
+    raw = text(env, name)
     if raw is None:
         return DEVELOPMENT_NUMBER_KEY
     if len(raw) < 32:
@@ -235,14 +206,14 @@ def _secret_key(env: Mapping[str, str], name: str) -> bytes:
 
 
 def _phone(env: Mapping[str, str], name: str) -> str | None:
-    value = _text(env, name)
+    value = text(env, name)
     if value is not None and not E164.fullmatch(value):
         raise InvalidSettingError(name, f"{value!r} is not an E.164 number like +15551234567")
     return value
 
 
 def _url(env: Mapping[str, str], name: str) -> str | None:
-    value = _text(env, name)
+    value = text(env, name)
     if value is None:
         return None
     if not value.startswith(("http://", "https://")):
@@ -251,7 +222,7 @@ def _url(env: Mapping[str, str], name: str) -> str | None:
 
 
 def _menu(env: Mapping[str, str]) -> dict[str, MenuOption]:
-    raw = _text(env, "VOICE_MENU")
+    raw = text(env, "VOICE_MENU")
     if raw is None:
         return {}
     try:
@@ -284,7 +255,7 @@ def _menu(env: Mapping[str, str]) -> dict[str, MenuOption]:
 
 
 def _voice_mode(env: Mapping[str, str], forward_to: str | None, menu: bool) -> VoiceMode:
-    raw = _text(env, "VOICE_MODE")
+    raw = text(env, "VOICE_MODE")
     if raw is None:
         if menu:
             return "menu"
@@ -302,7 +273,7 @@ def _voice_mode(env: Mapping[str, str], forward_to: str | None, menu: bool) -> V
 
 
 def _lease(env: Mapping[str, str], twilio_timeout: float) -> float:
-    lease = _number(env, "SEND_LEASE_SECONDS", 120.0)
+    lease = positive_number(env, "SEND_LEASE_SECONDS", 120.0)
     if lease < twilio_timeout + SETTLE_MARGIN_SECONDS:
         raise InvalidSettingError(
             "SEND_LEASE_SECONDS",
@@ -316,14 +287,14 @@ def _lease(env: Mapping[str, str], twilio_timeout: float) -> float:
 def _retries(env: Mapping[str, str]) -> dict[str, Any]:
     """How a send that Twilio did not take waits (``shared.delivery.retry_policy``), and
     how many Twilio requests one instance keeps in flight at most."""
-    first = _number(env, "TWILIO_RETRY_FIRST_SECONDS", 10.0)
-    longest = _number(env, "TWILIO_RETRY_MAX_SECONDS", 600.0)
+    first = positive_number(env, "TWILIO_RETRY_FIRST_SECONDS", 10.0)
+    longest = positive_number(env, "TWILIO_RETRY_MAX_SECONDS", 600.0)
     if longest < first:
         raise InvalidSettingError(
             "TWILIO_RETRY_MAX_SECONDS",
             f"{longest:g} s is shorter than TWILIO_RETRY_FIRST_SECONDS ({first:g} s)",
         )
-    in_flight = _number(env, "TWILIO_MAX_IN_FLIGHT", 24)
+    in_flight = positive_number(env, "TWILIO_MAX_IN_FLIGHT", 24)
     if in_flight != int(in_flight):
         raise InvalidSettingError(
             "TWILIO_MAX_IN_FLIGHT", f"expected a whole number, got {in_flight:g}"
@@ -331,7 +302,7 @@ def _retries(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         "twilio_retry_first_seconds": first,
         "twilio_retry_max_seconds": longest,
-        "twilio_retry_budget_hours": _number(env, "TWILIO_RETRY_BUDGET_HOURS", 24.0),
+        "twilio_retry_budget_hours": positive_number(env, "TWILIO_RETRY_BUDGET_HOURS", 24.0),
         "twilio_max_in_flight": int(in_flight),
     }
 
@@ -353,7 +324,7 @@ _KEY_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}\Z")
 def _webhook_keys(env: Mapping[str, str]) -> dict[str, str]:
     keys: dict[str, str] = {}
     for id_name, secret_name in WEBHOOK_KEY_SETTINGS:
-        key_id, secret = _text(env, id_name), _text(env, secret_name)
+        key_id, secret = text(env, id_name), text(env, secret_name)
         if key_id is None and secret is None:
             continue
         if key_id is None:
@@ -373,39 +344,39 @@ def _webhook_keys(env: Mapping[str, str]) -> dict[str, str]:
 def _storage(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         "storage_connection": load_storage_connection(env),
-        "outbound_queue": _text(env, "OUTBOUND_QUEUE") or "outbound",
-        "message_log_table": _text(env, "MESSAGE_LOG_TABLE") or "MessageLog",
-        "opt_out_table": _text(env, "OPT_OUT_TABLE") or "OptOuts",
-        "message_index_table": _text(env, "MESSAGE_INDEX_TABLE") or "MessageIndex",
-        "message_stats_table": _text(env, "MESSAGE_STATS_TABLE") or "MessageStats",
-        "log_message_bodies": _flag(env, "LOG_MESSAGE_BODIES", True),
-        "retention_table": _text(env, "RETENTION_TABLE") or "Retention",
+        "outbound_queue": text(env, "OUTBOUND_QUEUE") or "outbound",
+        "message_log_table": text(env, "MESSAGE_LOG_TABLE") or "MessageLog",
+        "opt_out_table": text(env, "OPT_OUT_TABLE") or "OptOuts",
+        "message_index_table": text(env, "MESSAGE_INDEX_TABLE") or "MessageIndex",
+        "message_stats_table": text(env, "MESSAGE_STATS_TABLE") or "MessageStats",
+        "log_message_bodies": flag(env, "LOG_MESSAGE_BODIES", True),
+        "retention_table": text(env, "RETENTION_TABLE") or "Retention",
         "retention_days": _days(env, "RETENTION_DAYS", 30),
         "body_retention_days": _body_days(env),
         "number_hash_key": _secret_key(env, "NUMBER_HASH_KEY"),
-        "twilio_delete_on_erasure": _flag(env, "TWILIO_DELETE_ON_ERASURE", False),
-        "twilio_delete_on_purge": _flag(env, "TWILIO_DELETE_ON_PURGE", False),
+        "twilio_delete_on_erasure": flag(env, "TWILIO_DELETE_ON_ERASURE", False),
+        "twilio_delete_on_purge": flag(env, "TWILIO_DELETE_ON_PURGE", False),
     }
 
 
 def _twilio(env: Mapping[str, str]) -> dict[str, Any]:
-    twilio_timeout = _number(env, "TWILIO_TIMEOUT_SECONDS", 10.0)
+    twilio_timeout = positive_number(env, "TWILIO_TIMEOUT_SECONDS", 10.0)
     return {
-        "account_sid": _text(env, "TWILIO_ACCOUNT_SID"),
-        "auth_token": _text(env, "TWILIO_AUTH_TOKEN"),
-        "api_key_sid": _text(env, "TWILIO_API_KEY_SID"),
-        "api_key_secret": _text(env, "TWILIO_API_KEY_SECRET"),
+        "account_sid": text(env, "TWILIO_ACCOUNT_SID"),
+        "auth_token": text(env, "TWILIO_AUTH_TOKEN"),
+        "api_key_sid": text(env, "TWILIO_API_KEY_SID"),
+        "api_key_secret": text(env, "TWILIO_API_KEY_SECRET"),
         "from_number": _phone(env, "TWILIO_FROM_NUMBER"),
-        "messaging_service_sid": _text(env, "TWILIO_MESSAGING_SERVICE_SID"),
+        "messaging_service_sid": text(env, "TWILIO_MESSAGING_SERVICE_SID"),
         "public_base_url": _url(env, "PUBLIC_BASE_URL"),
-        "trust_forwarded_headers": _flag(env, "TRUST_FORWARDED_HEADERS", False),
-        "validate_signatures": _flag(env, "TWILIO_VALIDATE_SIGNATURES", True),
+        "trust_forwarded_headers": flag(env, "TRUST_FORWARDED_HEADERS", False),
+        "validate_signatures": flag(env, "TWILIO_VALIDATE_SIGNATURES", True),
         "api_base_url": _url(env, "TWILIO_API_BASE_URL"),
         "twilio_timeout_seconds": twilio_timeout,
         "send_lease_seconds": _lease(env, twilio_timeout),
-        "status_check_seconds": _number(env, "STATUS_CHECK_SECONDS", 60.0),
+        "status_check_seconds": positive_number(env, "STATUS_CHECK_SECONDS", 60.0),
         **_retries(env),
-        "sms_auto_reply": _text(env, "SMS_AUTO_REPLY"),
+        "sms_auto_reply": text(env, "SMS_AUTO_REPLY"),
         "webhook_keys": _webhook_keys(env),
     }
 
@@ -415,21 +386,21 @@ def _voice(env: Mapping[str, str]) -> dict[str, Any]:
     menu = _menu(env)
     return {
         "voice_mode": _voice_mode(env, forward_to, bool(menu)),
-        "voice_greeting": _text(env, "VOICE_GREETING"),
+        "voice_greeting": text(env, "VOICE_GREETING"),
         "voice_forward_to": forward_to,
-        "voice_voice": _text(env, "VOICE_VOICE"),
-        "voice_language": _text(env, "VOICE_LANGUAGE"),
-        "voice_menu_prompt": _text(env, "VOICE_MENU_PROMPT"),
+        "voice_voice": text(env, "VOICE_VOICE"),
+        "voice_language": text(env, "VOICE_LANGUAGE"),
+        "voice_menu_prompt": text(env, "VOICE_MENU_PROMPT"),
         "voice_menu": menu,
-        "voice_voicemail_prompt": _text(env, "VOICE_VOICEMAIL_PROMPT"),
-        "voice_no_choice": _text(env, "VOICE_NO_CHOICE"),
-        "voice_invalid_choice": _text(env, "VOICE_INVALID_CHOICE"),
-        "voice_goodbye": _text(env, "VOICE_GOODBYE"),
+        "voice_voicemail_prompt": text(env, "VOICE_VOICEMAIL_PROMPT"),
+        "voice_no_choice": text(env, "VOICE_NO_CHOICE"),
+        "voice_invalid_choice": text(env, "VOICE_INVALID_CHOICE"),
+        "voice_goodbye": text(env, "VOICE_GOODBYE"),
     }
 
 
 def _events(env: Mapping[str, str]) -> dict[str, Any]:
-    local = _is_local(_text(env, "TWILIO_API_BASE_URL"))
+    local = _is_local(text(env, "TWILIO_API_BASE_URL"))
     return {"events": load_event_settings(env, local)}
 
 

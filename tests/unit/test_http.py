@@ -6,8 +6,16 @@ import json
 
 import azure.functions as func
 import pytest
+from azure.core.exceptions import ServiceRequestError
 
-from shared.platform.http import MAX_BODY_BYTES, HttpError, form_params, read_json
+from shared.platform.errors import InvalidSettingError, MisconfiguredError
+from shared.platform.http import (
+    MAX_BODY_BYTES,
+    HttpError,
+    answers_failures,
+    form_params,
+    read_json,
+)
 
 
 def request(body: bytes, content_type: str | None = "application/json") -> func.HttpRequest:
@@ -101,3 +109,29 @@ def test_form_params_getlist_and_first() -> None:
 
 def test_form_params_ignore_a_non_form_body() -> None:
     assert form_params(form("A=1", "application/json")) == {}
+
+
+@answers_failures
+async def failing(problem: Exception) -> func.HttpResponse:
+    raise problem
+
+
+async def test_a_refusal_on_the_way_is_answered_as_it_names() -> None:
+    answer = await failing(HttpError(400, "invalid_day", "bad day", "day"))
+
+    assert answer.status_code == 400
+    assert json.loads(answer.get_body())["error"]["field"] == "day"
+
+
+async def test_a_missing_setting_on_the_way_is_a_500_naming_it() -> None:
+    cause = InvalidSettingError("EVENT_WEBHOOK_URL", "not a URL")
+    answer = await failing(MisconfiguredError("events", cause))
+
+    assert answer.status_code == 500
+    assert "EVENT_WEBHOOK_URL" in answer.get_body().decode()
+
+
+async def test_storage_that_does_not_answer_is_a_503_to_retry() -> None:
+    answer = await failing(ServiceRequestError("connection reset"))
+
+    assert (answer.status_code, answer.headers.get("Retry-After")) == (503, "5")
