@@ -58,6 +58,8 @@ param eventCallbackSecretUri string = ''
 var sendsPerInstance = 24
 var twilioInFlightPerInstance = min(twilioConcurrency, sendsPerInstance)
 var maximumInstanceCount = max(1, twilioConcurrency / twilioInFlightPerInstance)
+// With no destination the events function is switched off, so its queue is not even polled.
+var eventsConfigured = !(empty(eventGridTopicEndpoint) && empty(eventWebhookUrl) && empty(eventCallbackSecretUri))
 
 resource stg 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -200,6 +202,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     EVENT_RETRY_BUDGET_HOURS: '72'
     EVENT_SIGNAL_DELAY_SECONDS: '5'
     EVENT_SIGNAL_CHECKS: '5'
+    'AzureWebJobs.events_publisher.Disabled': eventsConfigured ? 'false' : 'true'
   }
 }
 

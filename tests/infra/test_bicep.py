@@ -151,6 +151,7 @@ def test_provisioned_settings_load_as_the_app_reads_them() -> None:
         "EVENT_WEBHOOK_SECRET": "",
         "EVENT_WEBHOOK_TYPES": "default",
         "EVENT_CALLBACK_SECRET": "",
+        "'AzureWebJobs.events_publisher.Disabled'": "false",  # read by the host, not the app
     }
     parameters = set(parsed("app/api.bicep")["parameters"])
 
@@ -188,6 +189,19 @@ def test_event_secrets_are_key_vault_references_and_the_topic_is_optional() -> N
     topic = resource("app/eventgrid.bicep", "topic")["properties"]
     assert topic["disableLocalAuth"] is True
     assert topic["inputSchema"] == "CloudEventSchemaV1_0"
+
+
+def test_the_events_function_is_switched_off_when_no_destination_is_configured() -> None:
+    switch = app_settings()["'AzureWebJobs.events_publisher.Disabled'"]["operator"]
+    configured = json.dumps(parsed("app/api.bicep")["variables"]["eventsConfigured"])
+
+    assert switch["operands"] == {
+        "condition": "eventsConfigured",
+        "true_value": "false",
+        "false_value": "true",
+    }
+    for parameter in ("eventGridTopicEndpoint", "eventWebhookUrl", "eventCallbackSecretUri"):
+        assert f'"item_to_test": "{parameter}"' in configured
 
 
 def test_storage_connection_is_identity_based_with_the_apps_identity() -> None:
