@@ -9,7 +9,6 @@ from typing import Any, ParamSpec
 from urllib.parse import parse_qsl
 
 import azure.functions as func
-from azure.core.exceptions import AzureError
 
 from shared.platform.errors import InvalidRequestError, MisconfiguredError, shown
 from shared.platform.json_text import InvalidJsonError, parse_json
@@ -133,6 +132,10 @@ def answers_failures(
 
     @functools.wraps(handler)
     async def answer(*args: P.args, **kwargs: P.kwargs) -> func.HttpResponse:
+        # Here, not at the top: a webhook or a TwiML fetch imports this module, and must not
+        # pay for the Azure SDK's pipeline at cold start.
+        from azure.core.exceptions import AzureError
+
         try:
             return await handler(*args, **kwargs)
         except HttpError as exc:

@@ -96,6 +96,16 @@ def test_importing_the_app_does_not_import_the_twilio_rest_client() -> None:
     assert result.stdout.strip() == "False"
 
 
+@pytest.mark.parametrize(
+    "sdk", ["azure.core.pipeline", "azure.data.tables", "azure.storage.queue", "azure.eventgrid"]
+)
+def test_importing_the_app_does_not_import_the_azure_sdks(sdk: str) -> None:
+    """A webhook's or a TwiML fetch's cold start pays for azure.functions alone."""
+    result = run_python(f"import function_app, sys; print({sdk!r} in sys.modules)")
+
+    assert result.stdout.strip() == "False"
+
+
 def test_importing_the_app_keeps_the_sdks_request_log_to_warnings() -> None:
     script = (
         "import logging; logging.basicConfig(level=logging.INFO); import function_app; "
