@@ -85,3 +85,55 @@ async def test_a_commit_works_again_after_a_failed_flush() -> None:
     await batch.add("b")
 
     assert flushes.batches == [["a"], ["b"]]
+
+
+async def test_items_behind_a_stuck_flush_are_flushed_beside_it() -> None:
+    stuck = asyncio.Event()
+    batches: list[list[str]] = []
+
+    async def first_one_hangs(items: list[str]) -> None:
+        batches.append(items)
+        if items == ["a"]:
+            await stuck.wait()
+
+    batch = GroupCommit(first_one_hangs, max_items=10, slow_after=0.05)
+    hanging = asyncio.create_task(batch.add("a"))
+    await asyncio.sleep(0.01)
+    behind = asyncio.gather(*(batch.add(item) for item in "bc"))
+
+    await asyncio.wait_for(behind, timeout=2)
+
+    assert batches == [["a"], ["b", "c"]] and not hanging.done()
+    stuck.set()
+    await hanging
+
+
+async def test_stuck_flushes_get_no_more_spares_than_the_limit() -> None:
+    stuck = asyncio.Event()
+    in_flight = 0
+    most = 0
+
+    async def all_hang(items: list[str]) -> None:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await stuck.wait()
+        in_flight -= 1
+
+    batch = GroupCommit(all_hang, max_items=1, slow_after=0.01, max_drains=3)
+    adds = [asyncio.create_task(batch.add(str(n))) for n in range(10)]
+    await asyncio.sleep(0.2)
+    stuck.set()
+    await asyncio.gather(*adds)
+
+    assert most == 3
+
+
+async def test_an_item_added_as_the_last_drain_ends_is_still_flushed() -> None:
+    flushes = Flushes()
+    batch = GroupCommit(flushes, max_items=10)
+
+    for item in "abc":
+        await asyncio.wait_for(batch.add(item), timeout=2)
+
+    assert flushes.batches == [["a"], ["b"], ["c"]]
